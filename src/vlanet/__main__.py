@@ -1,0 +1,5 @@
+import sys
+
+from vlanet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,120 @@
+"""Checkpoints: ``model.safetensors`` (weights, incl. the frozen word vectors) + ``model.json``.
+
+The JSON holds the resolved config, the feature size and the vocabulary, which is everything
+needed to rebuild the model: no pickle anywhere.  Training state for ``--resume`` lives beside it
+in ``train_state.safetensors`` + ``train_state.json``.  Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from vlanet.config import Config, config_from_dict
+from vlanet.data.vocab import WordVectors
+from vlanet.errors import InputError
+from vlanet.io import atomic_path, atomic_write_text
+
+FORMAT = "vlanet-checkpoint-1"
+
+
+def build_model(cfg: Config, feature_dim: int, words: WordVectors) -> torch.nn.Module:
+    from vlanet.model import VLANet
+
+    return VLANet(cfg.model, feature_dim, torch.from_numpy(words.vectors))
+
+
+def save_model(dir_: str | Path, model: torch.nn.Module, cfg: Config, feature_dim: int,
+               words: WordVectors, meta: dict[str, Any] | None = None) -> None:
+    d = Path(dir_)
+    d.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(d / "model.safetensors") as tmp:
+        save_file(state, str(tmp))
+    info = {"format": FORMAT, "config": cfg.to_dict(), "feature_dim": feature_dim,
+            "vocab": words.words, "meta": meta or {}}
+    atomic_write_text(d / "model.json", json.dumps(info))
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run dir (uses checkpoints/best), a checkpoint dir, or a model.safetensors file."""
+    p = Path(path)
+    for cand in (p / "checkpoints" / "best", p, p.parent if p.suffix == ".safetensors" else None):
+        if cand is not None and (cand / "model.json").is_file() and (cand / "model.safetensors").is_file():
+            return cand
+    raise InputError(f"{p}: no checkpoint here (expected model.json + model.safetensors, or a run dir with checkpoints/best)")
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config, WordVectors, dict[str, Any]]:
+    d = resolve_checkpoint(path)
+    try:
+        info = json.loads((d / "model.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{d / 'model.json'}: not valid JSON") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise InputError(f"{d / 'model.json'}: not a vlanet checkpoint (field 'format' is not {FORMAT!r})")
+    cfg = config_from_dict(info["config"], str(d / "model.json"))
+    try:
+        state = load_file(str(d / "model.safetensors"))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise InputError(f"{d / 'model.safetensors'}: not a readable safetensors file ({e})") from None
+    wv = state.get("query_encoder.word_vectors")
+    if wv is None or wv.shape[0] != len(info["vocab"]):
+        raise InputError(f"{d / 'model.safetensors'}: word vectors missing or not matching the vocabulary in model.json")
+    words = WordVectors(list(info["vocab"]), wv.numpy())
+    model = build_model(cfg, int(info["feature_dim"]), words)
+    want = model.state_dict()
+    missing = sorted(set(want) - set(state))
+    unexpected = sorted(set(state) - set(want))
+    if missing or unexpected:
+        raise InputError(f"{d / 'model.safetensors'}: weights do not match the architecture in model.json "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for k, v in want.items():
+        if v.shape != state[k].shape:
+            raise InputError(f"{d / 'model.safetensors'}: tensor '{k}' has shape {tuple(state[k].shape)}, "
+                             f"the architecture in model.json expects {tuple(v.shape)}")
+    model.load_state_dict(state)
+    return model.to(device).eval(), cfg, words, info.get("meta", {})
+
+
+def save_train_state(dir_: str | Path, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Optimizer tensors -> safetensors, everything else (epoch, best, history) -> JSON."""
+    d = Path(dir_)
+    opt = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for pid, st in opt["state"].items():
+        for name, val in st.items():
+            if isinstance(val, torch.Tensor):
+                tensors[f"{pid}.{name}"] = val.detach().cpu().contiguous()
+            else:
+                scalars[f"{pid}.{name}"] = val
+    with atomic_path(d / "train_state.safetensors") as tmp:
+        save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp))
+    atomic_write_text(d / "train_state.json", json.dumps(
+        {"param_groups": opt["param_groups"], "scalars": scalars, **state}))
+
+
+def load_train_state(dir_: str | Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    d = Path(dir_)
+    try:
+        meta = json.loads((d / "train_state.json").read_text(encoding="utf-8"))
+        tensors = load_file(str(d / "train_state.safetensors"))
+    except (OSError, json.JSONDecodeError, SafetensorError) as e:
+        raise InputError(f"{d}: cannot resume, training state unreadable ({e})") from None
+    state: dict[int, dict[str, Any]] = {}
+    for key, val in tensors.items():
+        if key == "_empty":
+            continue
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = val
+    for key, val in meta.pop("scalars").items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = val
+    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    return meta

@@ -1,0 +1,267 @@
+"""Typed configuration: one dataclass per section, YAML files and ``key=value`` overrides.
+
+Every choice the paper leaves open is a named field here with its default; docs/CHOICES.md
+explains where each default comes from.  ``load_config`` rejects unknown keys, wrong types
+and impossible values with a one-line ``InputError`` that names the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vlanet.errors import InputError
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and how feature rows map to seconds."""
+
+    source: str = "synthetic"  # synthetic | files
+    features: str = ""  # HDF5 file (one dataset per video id) or a directory of .npy/.npz
+    train: str = ""  # ground-truth JSONL (moment_detr format)
+    val: str = ""  # optional; when empty a validation split is carved from train
+    test: str = ""
+    word_vectors: str = ""  # .npz with arrays words/vectors (row 0 = <PAD>)
+    val_fraction: float = 0.1  # share of *train videos* carved out for model selection
+    # Time convention of feature rows: auto (read file attributes, else fps), fps, uniform, seconds
+    time_convention: str = "auto"
+    fps: float = 24.0  # frame rate that stride/window frames and the fps convention refer to
+    frames_per_row: int = 16  # C3D: one 4096-d row per 16 frames (TGA/VLANet convention)
+    seconds_per_row: float = 0.0  # used by time_convention=seconds
+    # Synthetic generator (source=synthetic)
+    synthetic_seed: int = 0
+    synthetic_train_videos: int = 600
+    synthetic_test_videos: int = 200
+    synthetic_dim: int = 128
+
+
+@dataclass
+class ModelConfig:
+    """VLANet architecture (Section 3). Ablations of Table 3 are switches here."""
+
+    name: str = "vlanet"
+    hidden_dim: int = 128  # D (paper: unstated; relatives use 256-1024; configs for real data set 256)
+    # Eq. (2) proposals, in frames at data.fps
+    stride_frames: int = 8
+    window_frames: list[int] = field(default_factory=lambda: [176, 208, 240])
+    window_overflow: str = "clip"  # clip | drop : larger windows of a group that pass the video end
+    # Eqs. (3)-(6)
+    surrogate: bool = True  # False = "w/o surrogate": attend all K*L proposals
+    # Eqs. (7)-(12)
+    self_attention: bool = True  # False = "w/o self-attn"
+    cross_attention: bool = True  # False = "w/o cross-attn"
+    cascade_steps: int = 2  # rounds of (Q2V: V<-A(V,Q), then V2Q: Q<-A(Q,V))
+    final_q2v: bool = True  # a last V<-A(V,Q) after the cascade ("attended query to attended video")
+    share_cascade_weights: bool = False  # one (W1, W2) pair per direction for all cascade rounds
+    attention_scale: str = "count"  # none (literal Eq. 8) | count | residual  -- the scale trap
+    vla_reduce: str = "mean"  # sum (literal Eq. 7) | mean over the M elements of Y
+    vla_temperature: float = 10.0  # softmax(E / T)^-1: logits are multiplied by this in Eq. (8)
+    vcomp_pool: str = "sum"  # sum (literal Eq. 13 input) | mean
+    rank_by: str = "q2v_last"  # q2v_last | q2v_mean | vla  : which CCA weights rank proposals
+    dropout: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 4e-4
+    lr_halve_every: int = 10  # epochs; 0 disables the step decay
+    weight_decay: float = 0.0
+    grad_clip: float = 2.0  # 0 disables
+    margin: float = 0.2  # Delta of Eq. (14)
+    negatives: str = "both"  # both | query | video : which in-batch pairs are negatives
+    num_negatives: int = 4  # negatives per positive and direction, sampled in the batch (0 = all)
+    negative_reduce: str = "mean"  # mean | max (hardest negative)
+    select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint
+    device: str = "cpu"  # cpu | cuda | auto
+    num_workers: int = 0
+    threads: int = 0  # torch intra-op threads; 0 = torch default
+
+
+@dataclass
+class EvalConfig:
+    """How predictions are formed (model side); the evaluator has its own flags."""
+
+    nms_threshold: float = 0.5  # model-side temporal NMS before top-k; negative disables
+    topk: int = 10  # windows written per query
+    batch_size: int = 128
+    recall_at: list[int] = field(default_factory=lambda: [1, 5])
+    iou_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.source": ("synthetic", "files"),
+    "data.time_convention": ("auto", "fps", "uniform", "seconds"),
+    "model.name": ("vlanet",),
+    "model.window_overflow": ("clip", "drop"),
+    "model.attention_scale": ("none", "count", "residual"),
+    "model.vla_reduce": ("sum", "mean"),
+    "model.vcomp_pool": ("sum", "mean"),
+    "model.rank_by": ("q2v_last", "q2v_mean", "vla"),
+    "train.negatives": ("both", "query", "video"),
+    "train.negative_reduce": ("mean", "max"),
+    "train.device": ("cpu", "cuda", "auto"),
+}
+
+POSITIVE = {
+    "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr",
+    "eval.topk", "eval.batch_size", "data.fps", "data.frames_per_row", "model.vla_temperature",
+    "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim",
+}
+NON_NEGATIVE = {
+    "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
+    "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "data.seconds_per_row",
+    "model.dropout",
+}
+
+
+def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
+    """Convert a YAML/CLI value to the field type, or raise InputError naming the field."""
+    origin = typing.get_origin(typ)
+    if origin in (list,):
+        (inner,) = typing.get_args(typ)
+        if isinstance(value, str):
+            value = yaml.safe_load(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{source}: field '{name}' must be a list, got {value!r}")
+        return [_coerce(v, inner, name, source) for v in value]
+    if isinstance(value, str) and typ is not str:
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            pass
+        if typ is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            raise TypeError
+        if typ is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+            return value
+        if typ is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError
+            return float(value)
+        if typ is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise TypeError
+            return str(value)
+    except TypeError:
+        raise InputError(
+            f"{source}: field '{name}' must be {typ.__name__}, got {value!r}"
+        ) from None
+    raise AssertionError(f"unsupported config type {typ}")
+
+
+def _section_types(section_cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(section_cls)
+
+
+def _apply(cfg: Config, dotted: str, value: Any, source: str) -> None:
+    parts = dotted.split(".")
+    if len(parts) != 2 or parts[0] not in {f.name for f in dataclasses.fields(Config)}:
+        raise InputError(f"{source}: unknown config key '{dotted}' (expected section.field, sections: data, model, train, eval)")
+    section = getattr(cfg, parts[0])
+    types_ = _section_types(type(section))
+    if parts[1] not in types_:
+        raise InputError(f"{source}: unknown config key '{dotted}'")
+    setattr(section, parts[1], _coerce(value, types_[parts[1]], dotted, source))
+
+
+def validate(cfg: Config, source: str = "config") -> Config:
+    """Check choices and ranges; raise InputError naming the first bad field."""
+    for key, allowed in CHOICES.items():
+        sec, name = key.split(".")
+        v = getattr(getattr(cfg, sec), name)
+        if v not in allowed:
+            raise InputError(f"{source}: field '{key}' must be one of {', '.join(allowed)}; got {v!r}")
+    for key in POSITIVE | NON_NEGATIVE:
+        sec, name = key.split(".")
+        v = getattr(getattr(cfg, sec), name)
+        if key in POSITIVE and not v > 0:
+            raise InputError(f"{source}: field '{key}' must be > 0; got {v!r}")
+        if key in NON_NEGATIVE and v < 0:
+            raise InputError(f"{source}: field '{key}' must be >= 0; got {v!r}")
+    if not cfg.model.window_frames or any(w <= 0 for w in cfg.model.window_frames):
+        raise InputError(f"{source}: field 'model.window_frames' must be a non-empty list of positive frame counts")
+    if not 0.0 <= cfg.data.val_fraction < 1.0:
+        raise InputError(f"{source}: field 'data.val_fraction' must be in [0, 1); got {cfg.data.val_fraction}")
+    if cfg.data.time_convention == "seconds" and cfg.data.seconds_per_row <= 0:
+        raise InputError(f"{source}: field 'data.seconds_per_row' must be > 0 when data.time_convention=seconds")
+    if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
+        # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
+        cfg.model.rank_by = "vla"
+    if any(not 0 < t <= 1 for t in cfg.eval.iou_thresholds):
+        raise InputError(f"{source}: field 'eval.iou_thresholds' must lie in (0, 1]")
+    if any(n <= 0 for n in cfg.eval.recall_at):
+        raise InputError(f"{source}: field 'eval.recall_at' must be positive integers")
+    return cfg
+
+
+def config_from_dict(d: dict[str, Any], source: str = "config") -> Config:
+    if not isinstance(d, dict):
+        raise InputError(f"{source}: expected a mapping of sections (data, model, train, eval)")
+    cfg = Config()
+    for sec, body in d.items():
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise InputError(f"{source}: section '{sec}' must be a mapping")
+        for k, v in body.items():
+            _apply(cfg, f"{sec}.{k}", v, source)
+    return validate(cfg, source)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Build a Config from an optional YAML file and ``section.key=value`` overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"{p}: config file not found")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise InputError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    cfg = config_from_dict(raw, str(path) if path else "config")
+    for item in overrides or []:
+        apply_override(cfg, item)
+    return validate(cfg, "overrides" if overrides else "config")
+
+
+def apply_override(cfg: Config, item: str) -> None:
+    """Apply one ``section.key=value`` override in place (call ``validate`` afterwards)."""
+    if "=" not in item:
+        raise InputError(f"override '{item}': expected section.key=value")
+    key, value = item.split("=", 1)
+    _apply(cfg, key.strip(), value, f"override '{item}'")
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+

@@ -1,0 +1,137 @@
+"""Ground-truth and prediction files in the moment_detr / lighthouse JSONL format.
+
+Ground truth:  {"qid", "query", "vid", "duration", "relevant_windows": [[s, e], ...]}
+Predictions:   {"qid", "query", "vid", "duration", "pred_relevant_windows": [[s, e, score], ...]}
+
+Readers validate every line and raise InputError naming the file, line and field.
+Writers are atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlanet.errors import InputError
+from vlanet.io import atomic_write_text
+
+
+@dataclass
+class Query:
+    qid: Any
+    vid: str
+    query: str
+    duration: float
+    windows: list[list[float]] = field(default_factory=list)  # ground-truth windows (seconds)
+    extra: dict[str, Any] = field(default_factory=dict)  # other keys (e.g. didemo_times), kept as-is
+
+    def to_json(self) -> dict[str, Any]:
+        row = {"qid": self.qid, "query": self.query, "duration": self.duration, "vid": self.vid,
+               "relevant_windows": self.windows}
+        row.update(self.extra)
+        return row
+
+
+def _num(v: Any, path: Path, line: int, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{path}:{line}: field '{name}' must be a finite number, got {v!r}")
+    return float(v)
+
+
+def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """Read a JSONL file into (line number, object) pairs; blank lines are skipped."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    rows = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{p}:{i}: expected a JSON object")
+        rows.append((i, obj))
+    if not rows:
+        raise InputError(f"{p}: empty file, no JSON lines")
+    return rows
+
+
+def read_ground_truth(path: str | Path) -> list[Query]:
+    p = Path(path)
+    out: list[Query] = []
+    seen: dict[Any, int] = {}
+    for line, obj in read_jsonl(p):
+        for key in ("qid", "vid", "query", "duration", "relevant_windows"):
+            if key not in obj:
+                raise InputError(f"{p}:{line}: missing field '{key}'")
+        qid = obj["qid"]
+        if not isinstance(qid, (int, str)) or isinstance(qid, bool):
+            raise InputError(f"{p}:{line}: field 'qid' must be an integer or string")
+        if qid in seen:
+            raise InputError(f"{p}:{line}: duplicate qid {qid!r} (first on line {seen[qid]})")
+        seen[qid] = line
+        if not isinstance(obj["query"], str) or not obj["query"].strip():
+            raise InputError(f"{p}:{line}: field 'query' must be a non-empty string")
+        duration = _num(obj["duration"], p, line, "duration")
+        if duration <= 0:
+            raise InputError(f"{p}:{line}: field 'duration' must be > 0, got {duration}")
+        wins = obj["relevant_windows"]
+        if not isinstance(wins, list):
+            raise InputError(f"{p}:{line}: field 'relevant_windows' must be a list of [start, end]")
+        windows = []
+        for w in wins:
+            if not isinstance(w, list) or len(w) < 2:
+                raise InputError(f"{p}:{line}: field 'relevant_windows' must hold [start, end] pairs, got {w!r}")
+            s, e = _num(w[0], p, line, "relevant_windows"), _num(w[1], p, line, "relevant_windows")
+            if e < s:
+                raise InputError(f"{p}:{line}: field 'relevant_windows' has end {e} before start {s}")
+            windows.append([s, e])
+        extra = {k: v for k, v in obj.items() if k not in ("qid", "vid", "query", "duration", "relevant_windows")}
+        out.append(Query(qid, str(obj["vid"]), obj["query"], duration, windows, extra))
+    return out
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_ground_truth(path: str | Path, queries: Iterable[Query]) -> None:
+    write_jsonl(path, (q.to_json() for q in queries))
+
+
+def read_predictions(path: str | Path) -> dict[Any, dict[str, Any]]:
+    """qid -> prediction row; windows validated (finite, start <= end, score finite)."""
+    p = Path(path)
+    out: dict[Any, dict[str, Any]] = {}
+    for line, obj in read_jsonl(p):
+        if "qid" not in obj:
+            raise InputError(f"{p}:{line}: missing field 'qid'")
+        if "pred_relevant_windows" not in obj:
+            raise InputError(f"{p}:{line}: missing field 'pred_relevant_windows'")
+        if obj["qid"] in out:
+            raise InputError(f"{p}:{line}: duplicate qid {obj['qid']!r}")
+        wins = obj["pred_relevant_windows"]
+        if not isinstance(wins, list):
+            raise InputError(f"{p}:{line}: field 'pred_relevant_windows' must be a list")
+        clean = []
+        for w in wins:
+            if not isinstance(w, list) or len(w) < 2:
+                raise InputError(f"{p}:{line}: field 'pred_relevant_windows' entries must be [start, end, score]")
+            vals = [_num(x, p, line, "pred_relevant_windows") for x in w[:3]]
+            if vals[1] < vals[0]:
+                raise InputError(f"{p}:{line}: field 'pred_relevant_windows' has end {vals[1]} before start {vals[0]}")
+            clean.append(vals if len(vals) == 3 else vals + [0.0])
+        obj["pred_relevant_windows"] = clean
+        out[obj["qid"]] = obj
+    return out

@@ -1,0 +1,146 @@
+"""Datasets and batching: queries + feature store + word vectors + the proposal grid.
+
+Glossary: B queries in a batch, T rows (padded to the longest video), K groups, L scales,
+M words, F feature size.  Masks are True = valid everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from vlanet.data.annotations import Query
+from vlanet.data.features import FeatureStore, TimeConvention
+from vlanet.data.vocab import WordVectors
+from vlanet.errors import InputError
+from vlanet.spans import proposal_grid
+
+
+@dataclass
+class ProposalSpec:
+    """Eq. (2) grid in seconds: stride and window sizes (frames / fps), and the overflow rule."""
+
+    stride_s: float
+    windows_s: list[float]
+    overflow: str = "clip"
+
+    @classmethod
+    def from_config(cls, cfg) -> ProposalSpec:
+        fps = cfg.data.fps
+        return cls(cfg.model.stride_frames / fps, [w / fps for w in cfg.model.window_frames], cfg.model.window_overflow)
+
+
+@dataclass
+class VideoInfo:
+    n_rows: int
+    row_seconds: float
+    windows: np.ndarray  # (K, L, 2) seconds
+    mask: np.ndarray  # (K, L)
+
+
+@dataclass
+class Batch:
+    index: list[int]
+    feats: torch.Tensor  # (B, T, F)
+    row_mask: torch.Tensor  # (B, T)
+    windows: torch.Tensor  # (B, K, L, 2) in row coordinates
+    win_mask: torch.Tensor  # (B, K, L)
+    words: torch.Tensor  # (B, M)
+    word_mask: torch.Tensor  # (B, M)
+    video_code: torch.Tensor  # (B,) equal codes = same video (never a negative pair)
+
+    def to(self, device: torch.device | str) -> Batch:
+        kw = {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        return Batch(**kw)
+
+
+@dataclass
+class MomentDataset:
+    queries: list[Query]
+    store: FeatureStore
+    words: WordVectors
+    time: TimeConvention
+    spec: ProposalSpec
+    name: str = ""
+    token_ids: list[list[int]] = field(default_factory=list)
+    oov_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        self._videos: dict[str, VideoInfo] = {}
+        self._vid_code: dict[str, int] = {}
+        self.token_ids = []
+        for q in self.queries:
+            ids, oov = self.words.encode(q.query)
+            if not ids:
+                raise InputError(f"{self.name or 'dataset'}: query {q.qid!r} ({q.query!r}) has no word in the vocabulary")
+            self.token_ids.append(ids)
+            self.oov_tokens += oov
+            if q.vid not in self._vid_code:
+                if q.vid not in self.store:
+                    raise InputError(f"{self.store.path}: video id '{q.vid}' (query {q.qid!r} of {self.name or 'dataset'}) not found in the feature store")
+                self._vid_code[q.vid] = len(self._vid_code)
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def video(self, i: int) -> VideoInfo:
+        """Proposal grid and time base of query i's video (cached per video id)."""
+        q = self.queries[i]
+        info = self._videos.get(q.vid)
+        if info is None:
+            n_rows = int(self.store.get(q.vid).shape[0])
+            win, mask = proposal_grid(q.duration, self.spec.stride_s, self.spec.windows_s, self.spec.overflow)
+            info = VideoInfo(n_rows, self.time.row_seconds(n_rows, q.duration), win, mask)
+            self._videos[q.vid] = info
+        return info
+
+    def collate(self, index: list[int]) -> Batch:
+        feats = [self.store.get(self.queries[i].vid) for i in index]
+        infos = [self.video(i) for i in index]
+        b, f = len(index), feats[0].shape[1]
+        for i, x in zip(index, feats):
+            if x.shape[1] != f:
+                raise InputError(f"{self.store.path}: video '{self.queries[i].vid}' has feature dim {x.shape[1]}, expected {f}")
+        t = max(x.shape[0] for x in feats)
+        k = max(v.windows.shape[0] for v in infos)
+        n_scales = infos[0].windows.shape[1]
+        m = max(len(self.token_ids[i]) for i in index)
+        x = np.zeros((b, t, f), np.float32)
+        row_mask = np.zeros((b, t), bool)
+        windows = np.zeros((b, k, n_scales, 2), np.float32)
+        win_mask = np.zeros((b, k, n_scales), bool)
+        words = np.zeros((b, m), np.int64)
+        word_mask = np.zeros((b, m), bool)
+        for j, (i, feat, info) in enumerate(zip(index, feats, infos)):
+            x[j, : len(feat)] = feat
+            row_mask[j, : len(feat)] = True
+            kk = info.windows.shape[0]
+            windows[j, :kk] = info.windows / info.row_seconds  # seconds -> row coordinates
+            win_mask[j, :kk] = info.mask
+            ids = self.token_ids[i]
+            words[j, : len(ids)] = ids
+            word_mask[j, : len(ids)] = True
+        code = torch.tensor([self._vid_code[self.queries[i].vid] for i in index])
+        return Batch(list(index), torch.from_numpy(x), torch.from_numpy(row_mask), torch.from_numpy(windows),
+                     torch.from_numpy(win_mask), torch.from_numpy(words), torch.from_numpy(word_mask), code)
+
+
+class BatchView(torch.utils.data.Dataset):
+    """Adapter so a DataLoader (with workers) can call MomentDataset.collate on index lists."""
+
+    def __init__(self, ds: MomentDataset, batches: list[list[int]]):
+        self.ds, self.batches = ds, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> Batch:
+        return self.ds.collate(self.batches[i])
+
+
+def batch_loader(ds: MomentDataset, batches: list[list[int]], num_workers: int = 0):
+    return torch.utils.data.DataLoader(
+        BatchView(ds, batches), batch_size=None, shuffle=False, num_workers=num_workers,
+        persistent_workers=False, pin_memory=False)

@@ -1,0 +1,201 @@
+"""Feature stores: where per-video feature rows come from, and how rows map to seconds.
+
+Sources read as published: an HDF5 file with one dataset per video id (also ``vid/<name>``
+groups), a directory of ``<vid>.npy`` / ``<vid>.npz`` files, or an in-memory dict.  Reads are
+lazy: only the rows of the videos in a batch are loaded, so stores larger than RAM work.
+
+Time conventions (``data.time_convention``), resolved by ``seconds_per_row``:
+* ``fps``: a row covers ``frames_per_row`` frames at ``fps`` (TGA/VLANet C3D: 16 frames, 24 fps);
+* ``uniform``: the T rows are spread evenly over the video's duration (I3D releases);
+* ``seconds``: every row covers ``seconds_per_row`` seconds;
+* ``auto``: the HDF5 file's attributes (``time_convention``, ``fps``, ``frames_per_row``,
+  ``seconds_per_row``) decide, falling back to ``fps``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vlanet.errors import InputError
+
+
+@dataclass
+class TimeConvention:
+    kind: str = "fps"  # fps | uniform | seconds
+    fps: float = 24.0
+    frames_per_row: int = 16
+    seconds_per_row: float = 0.0
+
+    def row_seconds(self, n_rows: int, duration: float) -> float:
+        """Seconds covered by one feature row of a video with ``n_rows`` rows."""
+        if self.kind == "uniform":
+            return duration / n_rows
+        if self.kind == "seconds":
+            return self.seconds_per_row
+        return self.frames_per_row / self.fps
+
+    def attrs(self) -> dict[str, Any]:
+        return {"time_convention": self.kind, "fps": self.fps, "frames_per_row": self.frames_per_row,
+                "seconds_per_row": self.seconds_per_row}
+
+
+def convention_from(cfg_data: Any, file_attrs: dict[str, Any]) -> TimeConvention:
+    """Resolve the time convention from the data config, falling back to file attributes for 'auto'."""
+    kind = cfg_data.time_convention
+    fps, fpr, spr = cfg_data.fps, cfg_data.frames_per_row, cfg_data.seconds_per_row
+    if kind == "auto":
+        kind = str(file_attrs.get("time_convention", "fps"))
+        fps = float(file_attrs.get("fps", fps))
+        fpr = int(file_attrs.get("frames_per_row", fpr))
+        spr = float(file_attrs.get("seconds_per_row", spr))
+    return TimeConvention(kind, fps, fpr, spr)
+
+
+class FeatureStore:
+    """Base class: ``get(vid)`` returns validated float32 rows (T, F)."""
+
+    path: str = "<memory>"
+    attrs: dict[str, Any]
+
+    def ids(self) -> Iterable[str]:
+        raise NotImplementedError
+
+    def _raw(self, vid: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def __contains__(self, vid: str) -> bool:
+        return vid in set(self.ids())
+
+    @property
+    def dim(self) -> int:
+        first = next(iter(self.ids()), None)
+        if first is None:
+            raise InputError(f"{self.path}: feature store holds no videos")
+        return int(self.get(first).shape[1])
+
+    def get(self, vid: str) -> np.ndarray:
+        try:
+            x = self._raw(vid)
+        except KeyError:
+            raise InputError(f"{self.path}: video id '{vid}' not found in the feature store") from None
+        if x.ndim != 2:
+            raise InputError(f"{self.path}: video '{vid}': expected a (rows, dim) array, got shape {x.shape}")
+        if x.shape[0] == 0:
+            raise InputError(f"{self.path}: video '{vid}': zero feature rows")
+        if not np.isfinite(x).all():
+            bad = int(np.argwhere(~np.isfinite(x))[0, 0])
+            raise InputError(f"{self.path}: video '{vid}': NaN or inf in feature row {bad}")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class MemoryStore(FeatureStore):
+    def __init__(self, feats: dict[str, np.ndarray], attrs: dict[str, Any] | None = None):
+        self.feats, self.attrs = feats, dict(attrs or {})
+
+    def ids(self) -> Iterable[str]:
+        return self.feats.keys()
+
+    def __contains__(self, vid: str) -> bool:
+        return vid in self.feats
+
+    def _raw(self, vid: str) -> np.ndarray:
+        return self.feats[vid]
+
+
+class HDF5Store(FeatureStore):
+    """One dataset per video id, or a group per video holding one 2-D dataset."""
+
+    def __init__(self, path: str | Path):
+        import h5py
+
+        self.path = str(path)
+        self._h5py = h5py
+        self._file = None
+        self._pid = -1
+        try:
+            f = self._open()
+        except OSError as e:
+            raise InputError(f"{self.path}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None
+        self.attrs = {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                      for k, v in f.attrs.items()}
+        self._ids = list(f.keys())
+
+    def _open(self):
+        if self._file is None or self._pid != os.getpid():  # h5py handles must not cross fork()
+            self._file = self._h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    def ids(self) -> Iterable[str]:
+        return self._ids
+
+    def __contains__(self, vid: str) -> bool:
+        return vid in self._open()
+
+    def _raw(self, vid: str) -> np.ndarray:
+        node = self._open()[vid]
+        if isinstance(node, self._h5py.Group):
+            arrays = [k for k in node.keys() if isinstance(node[k], self._h5py.Dataset)]
+            if len(arrays) != 1:
+                raise InputError(f"{self.path}: group '{vid}' must hold exactly one dataset, has {arrays}")
+            node = node[arrays[0]]
+        try:
+            return node[()]
+        except OSError as e:
+            raise InputError(f"{self.path}: video '{vid}': unreadable dataset ({str(e).splitlines()[0]})") from None
+
+    def __getstate__(self):  # picklable for DataLoader workers: reopen lazily
+        d = dict(self.__dict__)
+        d["_file"], d["_h5py"] = None, None
+        return d
+
+    def __setstate__(self, d):
+        import h5py
+
+        self.__dict__.update(d)
+        self._h5py = h5py
+
+
+class NpyDirStore(FeatureStore):
+    """A directory of ``<vid>.npy`` or ``<vid>.npz`` (array ``features``, or the only array)."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        root = Path(path)
+        self._files = {f.stem: f for f in sorted(root.iterdir()) if f.suffix in (".npy", ".npz")}
+        self.attrs = {}
+
+    def ids(self) -> Iterable[str]:
+        return self._files.keys()
+
+    def __contains__(self, vid: str) -> bool:
+        return vid in self._files
+
+    def _raw(self, vid: str) -> np.ndarray:
+        f = self._files[vid]
+        try:
+            z = np.load(f, allow_pickle=False)
+        except Exception as e:
+            raise InputError(f"{f}: not a readable numpy file ({type(e).__name__})") from None
+        if f.suffix == ".npz":
+            keys = list(z.keys())
+            key = "features" if "features" in keys else keys[0] if len(keys) == 1 else None
+            if key is None:
+                raise InputError(f"{f}: expected an array 'features' (found {keys})")
+            return z[key]
+        return z
+
+
+def open_store(path: str | Path) -> FeatureStore:
+    p = Path(path)
+    if p.is_dir():
+        return NpyDirStore(p)
+    if not p.is_file():
+        raise InputError(f"{p}: feature file or directory not found (set data.features)")
+    return HDF5Store(p)

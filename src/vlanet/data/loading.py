@@ -1,0 +1,81 @@
+"""Build the train / val / test datasets a config describes (synthetic or files on disk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vlanet.config import Config
+from vlanet.data.annotations import Query, read_ground_truth
+from vlanet.data.dataset import MomentDataset, ProposalSpec
+from vlanet.data.features import FeatureStore, TimeConvention, convention_from, open_store
+from vlanet.data.synthetic import SyntheticSpec, generate
+from vlanet.data.vocab import WordVectors, load_word_vectors, tokenize
+from vlanet.errors import InputError
+
+
+@dataclass
+class Splits:
+    train: MomentDataset | None
+    val: MomentDataset | None
+    test: MomentDataset | None
+    words: WordVectors
+    time: TimeConvention
+    feature_dim: int
+
+
+def carve_validation(queries: list[Query], fraction: float, seed: int) -> tuple[list[Query], list[Query]]:
+    """Split train queries by *video* (no video in both), deterministic in the seed."""
+    if fraction <= 0:
+        return queries, []
+    vids = sorted({q.vid for q in queries})
+    rng = np.random.default_rng(seed + 7919)
+    n_val = max(1, int(round(len(vids) * fraction)))
+    val_vids = set(rng.permutation(vids)[:n_val].tolist())
+    return [q for q in queries if q.vid not in val_vids], [q for q in queries if q.vid in val_vids]
+
+
+def synthetic_spec(cfg: Config) -> SyntheticSpec:
+    d = cfg.data
+    return SyntheticSpec(seed=d.synthetic_seed, n_train_videos=d.synthetic_train_videos,
+                         n_test_videos=d.synthetic_test_videos, dim=d.synthetic_dim)
+
+
+def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
+                words: WordVectors | None = None) -> Splits:
+    """Datasets for the requested splits.  ``words`` (from a checkpoint) overrides the config's table."""
+    spec = ProposalSpec.from_config(cfg)
+    raw: dict[str, list[Query]] = {}
+    if cfg.data.source == "synthetic":
+        syn = generate(synthetic_spec(cfg))
+        store: FeatureStore = syn.store
+        time = syn.time
+        table = words or syn.words
+        raw["train"], raw["test"] = syn.splits["train"], syn.splits["test"]
+    else:
+        if not cfg.data.features:
+            raise InputError("config: field 'data.features' is required when data.source=files")
+        store = open_store(cfg.data.features)
+        time = convention_from(cfg.data, store.attrs)
+        for split in ("train", "val", "test"):
+            path = getattr(cfg.data, split)
+            if path and (split in need or (split == "train" and "val" in need and not cfg.data.val)):
+                raw[split] = read_ground_truth(path)
+        if words is None:
+            if not cfg.data.word_vectors:
+                raise InputError("config: field 'data.word_vectors' is required when data.source=files")
+            full = load_word_vectors(cfg.data.word_vectors)
+            vocab = {t for qs in raw.values() for q in qs for t in tokenize(q.query)}
+            table = full.restrict(vocab)
+        else:
+            table = words
+    if "val" in need and "val" not in raw and "train" in raw:
+        raw["train"], raw["val"] = carve_validation(raw["train"], cfg.data.val_fraction, cfg.train.seed)
+
+    def make(split: str) -> MomentDataset | None:
+        if split not in need or not raw.get(split):
+            return None
+        return MomentDataset(raw[split], store, table, time, spec, name=split)
+
+    return Splits(make("train"), make("val"), make("test"), table, time, store.dim)

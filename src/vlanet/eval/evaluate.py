@@ -1,0 +1,55 @@
+"""Evaluate a predictions file against a ground-truth file: the one evaluator every command uses.
+
+``evaluate_rows`` works on in-memory rows (what training validates with); ``evaluate_files``
+reads the JSONL files (what ``vlanet evaluate`` runs).  Both go through ``evaluate_rows``, so a
+training run's numbers and predict+evaluate of the same checkpoint are the same computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlanet.data.annotations import Query, read_ground_truth, read_predictions
+from vlanet.errors import InputError
+from vlanet.eval.metrics import recall_metrics
+
+
+@dataclass
+class Protocol:
+    name: str = "charades"
+    nms: float | str | None = None  # None | threshold | "tall"
+    hit_rule: str = ">="
+    recall_at: list[int] = field(default_factory=lambda: [1, 5])
+    ious: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
+
+    def describe(self) -> str:
+        nms = "none" if self.nms is None else "TALL (m-0.05)" if self.nms == "tall" else f"fixed {self.nms:g}"
+        return f"protocol={self.name} nms={nms} hit=IoU{self.hit_rule}m iou=seconds(no +1)"
+
+
+def evaluate_rows(preds: dict[Any, dict[str, Any]], gts: list[Query], protocol: Protocol,
+                  source: str = "predictions") -> dict[str, float]:
+    missing = [q.qid for q in gts if q.qid not in preds]
+    if missing:
+        raise InputError(f"{source}: no prediction for {len(missing)} ground-truth qid(s), first {missing[0]!r}")
+    return recall_metrics(
+        [preds[q.qid]["pred_relevant_windows"] for q in gts], [q.windows for q in gts],
+        protocol.recall_at, protocol.ious, protocol.nms, protocol.hit_rule)
+
+
+def evaluate_files(pred_path: str | Path, gt_path: str | Path, protocol: Protocol) -> dict[str, float]:
+    gts = read_ground_truth(gt_path)
+    preds = read_predictions(pred_path)
+    return evaluate_rows(preds, gts, protocol, str(pred_path))
+
+
+def format_table(rows: dict[str, dict[str, float]], keys: list[str] | None = None) -> str:
+    """A Markdown table: one row per method, one column per metric."""
+    first = next(iter(rows.values()))
+    keys = keys or list(first.keys())
+    lines = ["| method | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, m in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.2f}" for k in keys) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,20 @@
+"""VLANet, Section 3 of Ma et al. (ECCV 2020), one module per concept.
+
+=========  =====================================  ===============================
+Equation   What                                   Where
+=========  =====================================  ===============================
+(1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward
+(2)        proposal features p_lk                 proposals.ProposalEncoder / pool_windows
+(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates(_indexed)
+(7)        VLA function E(x, Y)                   attention.VLA.forward
+(8)        Dense Attention A(X, Y)                attention.DenseAttention.forward
+(9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.forward
+(11)-(12)  Q2V / V2Q cascade                      cca.CascadedCrossModalAttention.forward
+(13)       v_comp and c = E(v_comp, Q)            cca.CascadedCrossModalAttention.forward
+(14)       contrastive loss                       loss.contrastive_loss
+=========  =====================================  ===============================
+"""
+
+from vlanet.model.vlanet import VLANet
+
+__all__ = ["VLANet"]

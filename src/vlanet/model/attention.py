@@ -1,0 +1,73 @@
+"""Section 3.4, Dense Attention and the Video-Language Alignment function -- Eqs. (7)-(8).
+
+    (7)  E(x_n, Y) = sum_m tanh(W1 x_n . W2 y_m)
+    (8)  A(X, Y)   = Softmax([E(x_1,Y) ... E(x_N,Y)]) X        (row n of X scaled by its weight)
+
+Glossary: X (B, N, D) the set being attended, Y (B, M, D) the set attending it, masks True = valid.
+
+Departures, all config switches (docs/CHOICES.md):
+* ``reduce``: 'sum' is Eq. (7) literally; 'mean' divides by the number of valid y_m so that E
+  lies in [-1, 1] whatever M is (V2V has M = K ~ 70 elements, Q2V has M ~ 8 words).
+* ``temperature``: Eq. (8)'s softmax is taken over ``temperature * E``.  1.0 is literal.
+* ``scale`` -- the scale trap.  Literal Eq. (8) multiplies x_n by a weight of about 1/N, so a
+  cascade of attentions shrinks features geometrically and E collapses to 0.  'count' multiplies
+  by the number of valid elements N (weights then average 1, keeping the scale);
+  'residual' returns x_n + a_n x_n; 'none' is the literal form.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class VLA(nn.Module):
+    """The Video-Language Alignment function E of Eq. (7), with its own W1, W2."""
+
+    def __init__(self, dim: int, reduce: str = "sum"):
+        super().__init__()
+        self.w1 = nn.Linear(dim, dim, bias=False)
+        self.w2 = nn.Linear(dim, dim, bias=False)
+        self.reduce = reduce
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
+        """x (B, N, D), y (B, M, D), y_mask (B, M) -> E (B, N).
+
+        Padded elements of y must be zero vectors (the whole model keeps them so): then their
+        term is tanh(0) = 0 and the sum needs no (B, N, M) mask.
+        """
+        # (W1 x) . (W2 y) = x . (W1^T W2 y) = (W2^T W1 x) . y : project only the smaller set.
+        # Same numbers as projecting both sides, but the big video tensor is never projected.
+        if x.shape[1] >= y.shape[1]:
+            bil = torch.einsum("bnd,bmd->bnm", x, y @ (self.w2.weight.t() @ self.w1.weight))
+        else:
+            bil = torch.einsum("bnd,bmd->bnm", x @ (self.w1.weight.t() @ self.w2.weight), y)
+        e = torch.tanh(bil).sum(-1)  # Eq. (7)
+        if self.reduce == "mean":
+            e = e / y_mask.sum(-1, keepdim=True).clamp(min=1).to(e.dtype)
+        return e
+
+
+class DenseAttention(nn.Module):
+    """A(X, Y): attends X using Y (Eq. 8). Returns the attended X and the weights over X."""
+
+    def __init__(self, dim: int, reduce: str = "sum", scale: str = "count", temperature: float = 1.0):
+        super().__init__()
+        self.vla = VLA(dim, reduce)
+        self.scale = scale
+        self.temperature = temperature
+
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, N, D), x_mask (B, N), y (B, M, D), y_mask (B, M) -> (A(X,Y) (B, N, D), weights (B, N))."""
+        e = self.vla(x, y, y_mask) * self.temperature  # (B, N)
+        a = torch.softmax(e.masked_fill(~x_mask, float("-inf")), dim=-1)  # Eq. (8) softmax over n
+        a = torch.nan_to_num(a) * x_mask  # an all-padding row (never produced by the data) stays 0
+        if self.scale == "count":
+            w = a * x_mask.sum(-1, keepdim=True).to(a.dtype)
+        elif self.scale == "residual":
+            w = 1.0 + a
+        else:  # "none": literal Eq. (8)
+            w = a
+        return w.unsqueeze(-1) * x, a

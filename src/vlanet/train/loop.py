@@ -1,0 +1,220 @@
+"""The training loop, shared by every command that trains (``vlanet train``, experiments, DDP).
+
+Per epoch: shuffle the training queries (generator seeded by seed and epoch), and for each batch
+score the positive pairs and sampled in-batch negatives with one ``score_pairs`` call, apply
+Eq. (14), step Adam.  Then predict the validation split and evaluate it with the shared
+evaluator; the best epoch on ``train.select_metric`` is kept as ``checkpoints/best`` (never
+chosen on test).  ``checkpoints/last`` plus the training state allow ``--resume``; every epoch's
+randomness is derived from (seed, epoch), so a resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vlanet.checkpoint import build_model, load_model, load_train_state, save_model, save_train_state
+from vlanet.config import Config, TrainConfig, dump_config
+from vlanet.data.dataset import Batch, batch_loader
+from vlanet.data.loading import Splits, load_splits
+from vlanet.errors import InputError
+from vlanet.eval.evaluate import Protocol, evaluate_rows
+from vlanet.io import atomic_write_text
+from vlanet.model.loss import contrastive_loss
+from vlanet.predict import predict_dataset, random_predictions
+from vlanet.progress import bar
+
+log = logging.getLogger("vlanet.train")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("config: field 'train.device' is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+def protocol_for(cfg: Config) -> Protocol:
+    """The protocol training validates with: windows as predicted (model-side NMS already applied)."""
+    return Protocol("charades", None, ">=", list(cfg.eval.recall_at), list(cfg.eval.iou_thresholds))
+
+
+def sample_pairs(code: torch.Tensor, tcfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Positive pairs (i, i) then negatives.  Returns (video_idx, query_idx, owner) for the negatives.
+
+    A negative for positive i is (video i, query j) ["query" direction] and/or (video j, query i)
+    ["video" direction], with j drawn uniformly from the batch positions whose video differs
+    from i's, ``num_negatives`` per direction (0 = all of them).
+    """
+    b = len(code)
+    valid = code[:, None] != code[None, :]  # (B, B)
+    if tcfg.num_negatives and tcfg.num_negatives < b:
+        r = torch.rand(b, b, generator=gen).masked_fill(~valid, 2.0)
+        pick = r.topk(tcfg.num_negatives, dim=1, largest=False).indices  # (B, n)
+        ok = torch.gather(valid, 1, pick)
+        owner = torch.arange(b)[:, None].expand_as(pick)[ok]
+        other = pick[ok]
+    else:
+        owner, other = valid.nonzero(as_tuple=True)
+    vi, qi, own = [], [], []
+    if tcfg.negatives in ("both", "query"):
+        vi.append(owner), qi.append(other), own.append(owner)
+    if tcfg.negatives in ("both", "video"):
+        vi.append(other), qi.append(owner), own.append(owner)
+    return torch.cat(vi), torch.cat(qi), torch.cat(own)
+
+
+def batch_loss(model: torch.nn.Module, batch: Batch, tcfg: TrainConfig, gen: torch.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eq. (14) on one batch.  Returns (loss, positive scores, negative scores)."""
+    video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
+    query = model.encode_query(batch.words, batch.word_mask)
+    b = len(batch.index)
+    nv, nq, owner = sample_pairs(batch.video_code.cpu(), tcfg, gen)
+    dev = batch.feats.device
+    idx = torch.arange(b)
+    out = model.score_pairs(video, query, torch.cat([idx, nv]).to(dev), torch.cat([idx, nq]).to(dev))
+    pos, neg = out.score[:b], out.score[b:]
+    loss = contrastive_loss(pos, neg, owner.to(dev), tcfg.margin, tcfg.negative_reduce)
+    return loss, pos.detach(), neg.detach()
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    test: dict[str, float] | None
+    random: dict[str, float] | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _commit_dir(tmp: Path, final: Path) -> None:
+    """Replace directory ``final`` by ``tmp`` so that a crash leaves one of them intact."""
+    old = final.with_name(final.name + ".old")
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_dir(final: Path) -> None:
+    """After a crash inside _commit_dir: the complete copy wins."""
+    old, tmp = final.with_name(final.name + ".old"), final.with_name(final.name + ".tmp")
+    if not final.exists():
+        if (tmp / "train_state.json").exists() or ((tmp / "model.json").exists() and final.name == "best"):
+            tmp.rename(final)
+        elif old.exists():
+            old.rename(final)
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
+          splits: Splits | None = None, on_epoch=None) -> TrainResult:
+    t_start = time.perf_counter()
+    run = Path(run_dir)
+    ck = run / "checkpoints"
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    splits = splits or load_splits(cfg)
+    if splits.train is None or len(splits.train) == 0:
+        raise InputError("config: the training split is empty (check data.train)")
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg, splits.feature_dim, splits.words).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    history: list[dict[str, Any]] = []
+    start_epoch, best = 0, -math.inf
+    if resume:
+        for name in ("last", "best"):
+            _recover_dir(ck / name)
+        if not (ck / "last" / "train_state.json").exists():
+            raise InputError(f"{run}: nothing to resume (no checkpoints/last/train_state.json)")
+        loaded, _, _, _ = load_model(ck / "last", device)
+        model.load_state_dict(loaded.state_dict())
+        state = load_train_state(ck / "last", opt)
+        start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
+        log.info("resuming %s at epoch %d", run, start_epoch)
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run / "config.yaml", dump_config(cfg))
+    protocol = protocol_for(cfg)
+    tcfg = cfg.train
+    for epoch in range(start_epoch, tcfg.epochs):
+        t0 = time.perf_counter()
+        torch.manual_seed(tcfg.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
+        gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + epoch)
+        lr = tcfg.lr * (0.5 ** (epoch // tcfg.lr_halve_every) if tcfg.lr_halve_every else 1.0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        perm = torch.randperm(len(splits.train), generator=gen).tolist()
+        batches = [perm[i:i + tcfg.batch_size] for i in range(0, len(perm), tcfg.batch_size)]
+        batches = [bt for bt in batches if len(bt) > 1]
+        model.train()
+        tot_loss = tot_pos = tot_neg = 0.0
+        n_pos = n_neg = 0
+        loader = batch_loader(splits.train, batches, tcfg.num_workers)
+        for batch in bar(loader, total=len(batches), desc=f"epoch {epoch + 1}/{tcfg.epochs}", enabled=progress):
+            batch = batch.to(device)
+            loss, pos, neg = batch_loss(model, batch, tcfg, gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if tcfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
+            opt.step()
+            tot_loss += float(loss.detach()) * len(pos)
+            tot_pos += float(pos.sum())
+            tot_neg += float(neg.sum())
+            n_pos += len(pos)
+            n_neg += len(neg)
+        rec: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": tot_loss / max(n_pos, 1),
+                               "pos_score": tot_pos / max(n_pos, 1), "neg_score": tot_neg / max(n_neg, 1),
+                               "train_seconds": round(time.perf_counter() - t0, 3)}
+        if splits.val is not None:
+            vp = predict_dataset(model, splits.val, cfg.eval, device, num_workers=tcfg.num_workers)
+            rec["val"] = evaluate_rows(vp.rows, splits.val.queries, protocol, "validation")
+            rec["val_pos_score"], rec["val_neg_score"] = vp.pos_score, vp.neg_score
+            score = rec["val"].get(tcfg.select_metric)
+            if score is None:
+                raise InputError(f"config: field 'train.select_metric' {tcfg.select_metric!r} is not a metric "
+                                 f"(choose from {', '.join(rec['val'])})")
+        else:
+            score = -rec["loss"]
+        history.append(rec)
+        meta = {"epoch": epoch + 1, "time": splits.time.attrs()}
+        if score > best:
+            best = score
+            tmp = ck / "best.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
+            _commit_dir(tmp, ck / "best")
+        tmp = ck / "last.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
+        save_train_state(tmp, opt, {"epoch": epoch, "best": best, "history": history})
+        _commit_dir(tmp, ck / "last")
+        atomic_write_text(run / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
+        if on_epoch is not None:
+            on_epoch(rec)
+    result = TrainResult(run, None, None, history)
+    if splits.test is not None:
+        best_model, _, _, _ = load_model(ck / "best", device)
+        tp = predict_dataset(best_model, splits.test, cfg.eval, device, num_workers=tcfg.num_workers)
+        result.test = evaluate_rows(tp.rows, splits.test.queries, protocol, "test")
+        result.random = evaluate_rows(random_predictions(splits.test, cfg.eval, tcfg.seed),
+                                      splits.test.queries, protocol, "random baseline")
+    result.seconds = time.perf_counter() - t_start
+    atomic_write_text(run / "result.json", json.dumps(
+        {"run_dir": str(run), "test": result.test, "random": result.random, "seconds": round(result.seconds, 1),
+         "protocol": protocol.describe()}, indent=1))
+    return result

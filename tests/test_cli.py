@@ -1,0 +1,98 @@
+"""End to end through the real command line: train -> checkpoint -> predict -> evaluate."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = ["data.synthetic_train_videos=40", "data.synthetic_test_videos=12", "data.synthetic_dim=16",
+        "model.hidden_dim=16", "train.batch_size=16", "train.epochs=2", "eval.batch_size=16"]
+
+
+def vlanet(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "vlanet", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = tmp_path_factory.mktemp("e2e") / "run"
+    r = vlanet("train", *TINY, "--run-dir", run, "--json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return run, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_train_writes_run_dir(trained):
+    run, res = trained
+    assert set(res) == {"run_dir", "test", "random"}
+    assert {"R@1,IoU=0.5", "R@5,IoU=0.7", "mIoU"} <= set(res["test"])
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2]
+    for x in lines:
+        assert {"loss", "pos_score", "neg_score", "val", "val_pos_score", "val_neg_score"} <= set(x)
+    for name in ("best", "last"):
+        assert (run / "checkpoints" / name / "model.safetensors").is_file()
+        info = json.loads((run / "checkpoints" / name / "model.json").read_text())
+        assert info["format"] == "vlanet-checkpoint-1" and info["config"]["model"]["hidden_dim"] == 16
+    assert "hidden_dim: 16" in (run / "config.yaml").read_text()
+
+
+def test_predict_then_evaluate_reproduces_training_numbers(trained, tmp_path):
+    run, res = trained
+    preds, gt = tmp_path / "preds.jsonl", tmp_path / "gt.jsonl"
+    r = vlanet("predict", "--checkpoint", run, "--out", preds, "--gt-out", gt, "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in preds.read_text().splitlines()]
+    for row in rows:
+        assert "pred_saliency_scores" not in row
+        scores = [w[2] for w in row["pred_relevant_windows"]]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0 <= w[0] < w[1] <= row["duration"] + 1e-6 for w in row["pred_relevant_windows"])
+    r = vlanet("evaluate", preds, gt, "--protocol", "charades", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == res["test"]
+    r = vlanet("evaluate", preds, gt)
+    assert "nms=none" in r.stdout and "hit=IoU>=m" in r.stdout
+
+
+def test_resume_continues_to_more_epochs(trained, tmp_path):
+    import shutil
+
+    run, _ = trained
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    r = vlanet("train", "--resume", copy, "train.epochs=3", "--quiet", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = (copy / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2, 3]
+    assert lines[:2] == (run / "metrics.jsonl").read_text().splitlines()
+
+
+def test_data_synthetic_then_train_on_files(tmp_path):
+    out = tmp_path / "syn"
+    r = vlanet("data", "synthetic", "--out", out, "--train-videos", 30, "--test-videos", 8, "--dim", 16)
+    assert r.returncode == 0, r.stderr
+    for f in ("features.h5", "train.jsonl", "test.jsonl", "word_vectors.npz", "config.yaml"):
+        assert (out / f).is_file()
+    r = vlanet("train", out / "config.yaml", "model.hidden_dim=16", "train.epochs=1", "train.batch_size=16",
+               "--run-dir", tmp_path / "run", "--quiet", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["test"]["mIoU"] >= 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "train.epoch=1"], "unknown config key 'train.epoch'"),
+    (["train", "model.stride_frames=0"], "model.stride_frames"),
+    (["evaluate", "nope.jsonl", "nope2.jsonl"], "nope2.jsonl: file not found"),
+    (["predict", "--checkpoint", "/nonexistent", "--out", "x.jsonl"], "no checkpoint here"),
+    (["train", "--resume", "/nonexistent"], "not a run directory"),
+    (["evaluate"], "the following arguments are required"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
+    r = vlanet(*args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (Path(tmp_path) / "x.jsonl").exists()

@@ -1,0 +1,48 @@
+import pytest
+
+from vlanet.config import Config, config_from_dict, load_config
+from vlanet.errors import InputError
+
+
+def test_defaults_validate_and_roundtrip():
+    cfg = load_config()
+    assert config_from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
+
+
+def test_overrides_are_typed():
+    cfg = load_config(None, ["train.epochs=3", "model.window_frames=[128,256]", "model.surrogate=false", "train.lr=1e-3"])
+    assert cfg.train.epochs == 3 and cfg.model.window_frames == [128, 256]
+    assert cfg.model.surrogate is False and cfg.train.lr == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("override,msg", [
+    ("train.epoch=3", "unknown config key 'train.epoch'"),
+    ("nosuch.x=1", "unknown config key"),
+    ("train.epochs=three", "field 'train.epochs' must be int"),
+    ("model.stride_frames=0", "field 'model.stride_frames' must be > 0"),
+    ("train.margin=-0.1", "field 'train.margin' must be >= 0"),
+    ("model.attention_scale=huge", "field 'model.attention_scale' must be one of"),
+    ("model.window_frames=[0,10]", "model.window_frames"),
+    ("train.epochs", "expected section.key=value"),
+])
+def test_bad_overrides_name_the_field(override, msg):
+    with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("(", r"\(")):
+        load_config(None, [override])
+
+
+def test_yaml_file_errors(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  hidden_dim: [1, 2\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_config(p)
+    p.write_text("model:\n  hiden_dim: 3\n")
+    with pytest.raises(InputError, match="unknown config key 'model.hiden_dim'"):
+        load_config(p)
+    with pytest.raises(InputError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_without_cross_attention_ranks_by_vla():
+    cfg = load_config(None, ["model.cross_attention=false"])
+    assert cfg.model.rank_by == "vla"
+    assert isinstance(Config().model.window_frames, list)

@@ -1,0 +1,74 @@
+"""The Charades-STA metrics on hand-computed cases."""
+
+import json
+
+import pytest
+
+from vlanet.data.annotations import Query
+from vlanet.errors import InputError
+from vlanet.eval.evaluate import Protocol, evaluate_files, evaluate_rows
+from vlanet.eval.metrics import recall_metrics
+
+
+def test_hand_computed_recalls_and_miou():
+    gts = [[[0, 10]], [[20, 30]], [[5, 6]]]
+    preds = [
+        [[0, 10, 0.9], [50, 60, 0.1]],  # top-1 IoU 1.0
+        [[0, 5, 0.9], [22, 30, 0.8]],  # top-1 IoU 0; rank-2 IoU 0.8
+        [],  # empty: a miss everywhere, IoU 0
+    ]
+    m = recall_metrics(preds, gts, (1, 5), (0.3, 0.5, 0.7))
+    assert m["R@1,IoU=0.5"] == pytest.approx(100 / 3)
+    assert m["R@5,IoU=0.7"] == pytest.approx(200 / 3)
+    assert m["mIoU"] == pytest.approx(100 / 3)
+
+
+def test_iou_exactly_at_threshold_depends_on_hit_rule():
+    gts = [[[0, 10]]]
+    preds = [[[0, 5, 1.0]]]  # IoU exactly 0.5
+    assert recall_metrics(preds, gts, (1,), (0.5,), hit_rule=">=")["R@1,IoU=0.5"] == 100
+    assert recall_metrics(preds, gts, (1,), (0.5,), hit_rule=">")["R@1,IoU=0.5"] == 0
+
+
+def test_zero_length_prediction_and_gt_never_hit():
+    assert recall_metrics([[[3, 3, 1.0]]], [[[0, 10]]], (1,), (0.3,))["R@1,IoU=0.3"] == 0
+    assert recall_metrics([[[0, 10, 1.0]]], [[[4, 4]]], (1,), (0.3,))["R@1,IoU=0.3"] == 0
+
+
+def test_fewer_than_n_predictions_uses_what_exists():
+    m = recall_metrics([[[0, 10, 1.0]]], [[[0, 10]]], (1, 5), (0.7,))
+    assert m["R@5,IoU=0.7"] == 100
+
+
+def test_ties_keep_the_given_order():
+    gts = [[[0, 10]]]
+    preds = [[[20, 30, 0.5], [0, 10, 0.5]]]
+    assert recall_metrics(preds, gts, (1,), (0.5,))["R@1,IoU=0.5"] == 0
+    assert recall_metrics(preds, gts, (1,), (0.5,), nms_mode=0.5)["R@1,IoU=0.5"] == 0
+
+
+def test_nms_modes_change_top5():
+    gts = [[[40, 50]]]
+    near_dupes = [[0, 10, 0.9 - i * 0.01] for i in range(5)] + [[40, 50, 0.1]]
+    assert recall_metrics([near_dupes], gts, (5,), (0.5,))["R@5,IoU=0.5"] == 0
+    assert recall_metrics([near_dupes], gts, (5,), (0.5,), nms_mode=0.5)["R@5,IoU=0.5"] == 100
+    assert recall_metrics([near_dupes], gts, (5,), (0.5,), nms_mode="tall")["R@5,IoU=0.5"] == 100
+
+
+def test_multiple_gt_windows_take_the_best():
+    m = recall_metrics([[[20, 30, 1.0]]], [[[0, 10], [20, 30]]], (1,), (0.7,))
+    assert m["R@1,IoU=0.7"] == 100 and m["mIoU"] == 100
+
+
+def test_missing_prediction_is_an_input_error():
+    with pytest.raises(InputError, match="no prediction"):
+        evaluate_rows({}, [Query(1, "v", "q", 10.0, [[0, 1]])], Protocol())
+
+
+def test_evaluate_files_roundtrip(tmp_path):
+    gt = tmp_path / "gt.jsonl"
+    pr = tmp_path / "pr.jsonl"
+    gt.write_text(json.dumps({"qid": 1, "vid": "v", "query": "q", "duration": 30, "relevant_windows": [[0, 10]]}) + "\n")
+    pr.write_text(json.dumps({"qid": 1, "pred_relevant_windows": [[0, 9, 0.5]]}) + "\n")
+    m = evaluate_files(pr, gt, Protocol())
+    assert m["R@1,IoU=0.7"] == 100 and m["mIoU"] == pytest.approx(90)

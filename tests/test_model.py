@@ -1,0 +1,223 @@
+"""Each equation against a slow, obvious reference computation; masks; gradients."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vlanet.config import ModelConfig
+from vlanet.model import VLANet
+from vlanet.model.attention import VLA, DenseAttention
+from vlanet.model.cca import CascadedCrossModalAttention
+from vlanet.model.loss import contrastive_loss
+from vlanet.model.proposals import ProposalEncoder, pool_windows
+from vlanet.model.surrogate import select_surrogates, select_surrogates_indexed
+from vlanet.model.text import QueryEncoder
+
+D = 8
+
+
+def unit(*shape):
+    return torch.nn.functional.normalize(torch.randn(*shape), dim=-1)
+
+
+# -- Eq. (1) ----------------------------------------------------------------------------------
+def test_query_encoder_matches_stepwise_gru_and_ignores_padding():
+    wv = torch.randn(20, 6)
+    enc = QueryEncoder(wv, D)
+    words = torch.tensor([[3, 4, 5, 0, 0], [7, 8, 9, 10, 11]])
+    mask = words > 0
+    q, last = enc(words, mask)
+    cell = torch.nn.GRUCell(6, D)
+    cell.weight_ih.data, cell.weight_hh.data = enc.gru.weight_ih_l0.data, enc.gru.weight_hh_l0.data
+    cell.bias_ih.data, cell.bias_hh.data = enc.gru.bias_ih_l0.data, enc.gru.bias_hh_l0.data
+    for b, n in enumerate([3, 5]):
+        h = torch.zeros(1, D)
+        for m in range(n):
+            h = cell(wv[words[b, m]].unsqueeze(0), h)
+            assert torch.allclose(q[b, m], h[0] / h.norm(), atol=1e-5)
+        assert torch.allclose(last[b], q[b, n - 1])
+        assert torch.all(q[b, n:] == 0)
+    # padding more does not change anything
+    q2, last2 = enc(torch.nn.functional.pad(words, (0, 3)), torch.nn.functional.pad(mask, (0, 3)))
+    assert torch.allclose(q2[:, :5], q, atol=1e-6) and torch.allclose(last2, last, atol=1e-6)
+
+
+# -- Eq. (2) ----------------------------------------------------------------------------------
+def naive_pool(rows, a, b):
+    """Exact average of a piecewise-constant signal over [a, b): explicit loop over rows."""
+    total = torch.zeros(rows.shape[1], dtype=torch.float64)
+    for t in range(rows.shape[0]):
+        overlap = max(0.0, min(b, t + 1) - max(a, t))
+        total += overlap * rows[t].double()
+    return total / (b - a)
+
+
+def test_pool_windows_integer_windows_are_plain_means():
+    rows = torch.randn(1, 10, 4)
+    win = torch.tensor([[[[2.0, 5.0], [0.0, 10.0]]]])
+    out = pool_windows(rows, torch.ones(1, 10, dtype=torch.bool), win)
+    assert torch.allclose(out[0, 0, 0], rows[0, 2:5].mean(0), atol=1e-5)
+    assert torch.allclose(out[0, 0, 1], rows[0].mean(0), atol=1e-5)
+
+
+def test_pool_windows_fractional_edges_match_naive_loop():
+    rows = torch.randn(2, 12, 5)
+    row_mask = torch.ones(2, 12, dtype=torch.bool)
+    row_mask[1, 9:] = False  # second video has 9 rows; windows past them are clamped
+    win = torch.tensor([[[0.5, 3.25], [2.0, 2.5], [11.0, 12.0]], [[7.5, 11.0], [0.0, 9.0], [8.2, 8.7]]])[:, :, None]
+    out = pool_windows(rows, row_mask, win)
+    for b in range(2):
+        n = int(row_mask[b].sum())
+        for k in range(3):
+            a, e = float(win[b, k, 0, 0]), min(float(win[b, k, 0, 1]), n)
+            assert torch.allclose(out[b, k, 0].double(), naive_pool(rows[b, :n], a, e), atol=1e-5)
+
+
+def test_project_then_pool_equals_pool_then_project():
+    enc = ProposalEncoder(6, D)
+    feats = torch.randn(1, 9, 6)
+    win = torch.tensor([[[[1.5, 6.25]]]])
+    out = enc(feats, torch.ones(1, 9, dtype=torch.bool), win)
+    pooled = naive_pool(feats[0], 1.5, 6.25).float()
+    want = torch.nn.functional.normalize(enc.fc(pooled), dim=-1)
+    assert torch.allclose(out[0, 0, 0], want, atol=1e-5)
+    assert torch.allclose(out.norm(dim=-1), torch.ones(1, 1, 1))
+
+
+# -- Eqs. (3)-(6) -----------------------------------------------------------------------------
+def test_surrogate_selection_is_argmax_cosine_per_group():
+    p = unit(2, 5, 3, D)
+    mask = torch.ones(2, 5, 3, dtype=torch.bool)
+    mask[1, 4, 2] = False
+    w = unit(2, D)
+    s, best = select_surrogates(p, mask, w)
+    for b in range(2):
+        for k in range(5):
+            scores = [float(p[b, k, l] @ w[b]) if mask[b, k, l] else -math.inf for l in range(3)]
+            lstar = int(np.argmax(scores))
+            assert best[b, k] == lstar and torch.equal(s[b, k], p[b, k, lstar])
+
+
+def test_indexed_selection_equals_per_pair_selection():
+    p = unit(3, 4, 3, D)
+    mask = torch.ones(3, 4, 3, dtype=torch.bool)
+    w = unit(3, D)
+    vi, qi = torch.tensor([0, 1, 2, 0, 2]), torch.tensor([0, 1, 2, 2, 1])
+    s, best = select_surrogates_indexed(p, mask, w, vi, qi)
+    s2, best2 = select_surrogates(p[vi], mask[vi], w[qi])
+    assert torch.equal(best, best2) and torch.allclose(s, s2)
+
+
+def test_only_selected_surrogates_get_gradient():
+    p = unit(1, 4, 3, D).requires_grad_()
+    s, best = select_surrogates(p, torch.ones(1, 4, 3, dtype=torch.bool), unit(1, D))
+    s.sum().backward()
+    for k in range(4):
+        for l in range(3):
+            assert (p.grad[0, k, l].abs().sum() > 0) == (l == best[0, k])
+
+
+# -- Eqs. (7)-(8) -----------------------------------------------------------------------------
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_vla_matches_explicit_loops(reduce):
+    vla = VLA(D, reduce)
+    for n, m in ((5, 3), (3, 5)):  # both projection orders
+        x, y = torch.randn(2, n, D), torch.randn(2, m, D)
+        ymask = torch.ones(2, m, dtype=torch.bool)
+        ymask[1, -1] = False
+        y = y * ymask.unsqueeze(-1)  # padded elements are zero vectors throughout the model
+        e = vla(x, y, ymask)
+        for b in range(2):
+            for i in range(n):
+                terms = [math.tanh(float((vla.w1(x[b, i]) @ vla.w2(y[b, j])).detach())) for j in range(m) if ymask[b, j]]
+                want = sum(terms) / (len(terms) if reduce == "mean" else 1)
+                assert float(e[b, i]) == pytest.approx(want, abs=1e-5)
+
+
+@pytest.mark.parametrize("scale", ["none", "count", "residual"])
+def test_dense_attention_matches_loops(scale):
+    att = DenseAttention(D, reduce="sum", scale=scale, temperature=2.0)
+    x, y = torch.randn(1, 4, D), torch.randn(1, 3, D)
+    xm, ym = torch.ones(1, 4, dtype=torch.bool), torch.ones(1, 3, dtype=torch.bool)
+    out, a = att(x, xm, y, ym)
+    with torch.no_grad():
+        e = torch.tensor([sum(math.tanh(float(att.vla.w1(x[0, i]) @ att.vla.w2(y[0, j]))) for j in range(3)) for i in range(4)])
+    want_a = torch.softmax(2.0 * e, 0)
+    assert torch.allclose(a[0], want_a, atol=1e-5)
+    factor = {"none": want_a, "count": 4 * want_a, "residual": 1 + want_a}[scale]
+    assert torch.allclose(out[0], factor[:, None] * x[0], atol=1e-5)
+
+
+def test_literal_scale_shrinks_features_geometrically():
+    """The trap of docs/CHOICES.md: literal Eq. (8) in a cascade collapses the norm; 'count' keeps it."""
+    x, m = unit(1, 50, D), torch.ones(1, 50, dtype=torch.bool)
+    norms = {}
+    for scale in ("none", "count"):
+        att, v = DenseAttention(D, scale=scale), x
+        for _ in range(3):
+            v, _ = att(v, m, v, m)
+        norms[scale] = float(v.norm(dim=-1).mean())
+    # literal: every element shrinks by ~1/N per application; count: the mean norm stays >= ~1
+    assert norms["none"] < 1e-3 and norms["count"] > 0.3
+
+
+# -- masks through the whole network ----------------------------------------------------------
+def tiny_model(**kw):
+    cfg = ModelConfig(hidden_dim=D, **kw)
+    return VLANet(cfg, feature_dim=6, word_vectors=torch.randn(30, 5))
+
+
+def make_inputs(t=10, k=4, m=4):
+    feats = torch.randn(1, t, 6)
+    win = torch.tensor([[[[kk, kk + 2.0], [kk, kk + 3.5], [kk + 0.5, kk + 5.0]] for kk in range(k)]])
+    return feats, win, torch.randint(1, 30, (1, m))
+
+
+@pytest.mark.parametrize("kw", [{}, {"surrogate": False}, {"self_attention": False}, {"cross_attention": False},
+                                {"attention_scale": "none", "vla_reduce": "sum"}, {"share_cascade_weights": True}])
+def test_padding_does_not_change_scores(kw):
+    model = tiny_model(**kw).eval()
+    feats, win, words = make_inputs()
+    v = model.encode_video(feats, torch.ones(1, 10, dtype=torch.bool), win, torch.ones(1, 4, 3, dtype=torch.bool))
+    q = model.encode_query(words, torch.ones(1, 4, dtype=torch.bool))
+    out = model.score_pairs(v, q, torch.tensor([0]), torch.tensor([0]))
+    # pad rows, groups and words
+    f2 = torch.cat([feats, torch.randn(1, 5, 6)], 1)
+    rm = torch.ones(1, 15, dtype=torch.bool)
+    rm[0, 10:] = False
+    w2 = torch.cat([win, torch.full((1, 3, 3, 2), 1.0)], 1)
+    wm = torch.zeros(1, 7, 3, dtype=torch.bool)
+    wm[0, :4] = True
+    v2 = model.encode_video(f2, rm, w2, wm)
+    q2 = model.encode_query(torch.cat([words, torch.zeros(1, 3, dtype=torch.long)], 1),
+                            torch.tensor([[True] * 4 + [False] * 3]))
+    out2 = model.score_pairs(v2, q2, torch.tensor([0]), torch.tensor([0]))
+    assert torch.allclose(out.score, out2.score, atol=1e-5)
+    n = out.element_scores.shape[1]
+    assert torch.allclose(out.element_scores, out2.element_scores[:, :n], atol=1e-5)
+    assert not out2.element_mask[0, n:].any()
+
+
+def test_gradients_reach_every_trainable_parameter():
+    model = tiny_model(dropout=0.0)
+    feats, win, words = make_inputs()
+    v = model.encode_video(feats.repeat(2, 1, 1), torch.ones(2, 10, dtype=torch.bool), win.repeat(2, 1, 1, 1),
+                           torch.ones(2, 4, 3, dtype=torch.bool))
+    q = model.encode_query(torch.cat([words, torch.randint(1, 30, (1, 4))]), torch.ones(2, 4, dtype=torch.bool))
+    out = model.score_pairs(v, q, torch.tensor([0, 1, 0]), torch.tensor([0, 1, 1]))
+    contrastive_loss(out.score[:2], out.score[2:], torch.tensor([0]), margin=10.0).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert "query_encoder.word_vectors" not in dict(model.named_parameters())  # frozen buffer
+
+
+# -- Eq. (14) ---------------------------------------------------------------------------------
+def test_contrastive_loss_hand_computed():
+    pos = torch.tensor([0.9, 0.2])
+    neg = torch.tensor([0.1, 0.8, 0.5])
+    owner = torch.tensor([0, 0, 1])
+    # pos 0: max(0, .2-.9+.1)=0, max(0, .2-.9+.8)=.1 -> mean .05 ; pos 1: max(0, .2-.2+.5)=.5
+    assert float(contrastive_loss(pos, neg, owner, 0.2)) == pytest.approx((0.05 + 0.5) / 2)
+    assert float(contrastive_loss(pos, neg, owner, 0.2, "max")) == pytest.approx((0.1 + 0.5) / 2)
