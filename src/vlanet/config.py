@@ -62,7 +62,7 @@ class ModelConfig:
     attention_scale: str = "count"  # none (literal Eq. 8) | count | residual  -- the scale trap
     vla_reduce: str = "mean"  # sum (literal Eq. 7) | mean over the M elements of Y
     vla_temperature: float = 10.0  # softmax(E / T)^-1: logits are multiplied by this in Eq. (8)
-    vcomp_pool: str = "sum"  # sum (literal Eq. 13 input) | mean
+    vcomp_pool: str = "mean"  # mean | sum (literal Eq. 13): how the attended V is pooled into v_comp
     rank_by: str = "q2v_last"  # q2v_last | q2v_mean | vla  : which CCA weights rank proposals
     dropout: float = 0.0
 
@@ -70,7 +70,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     seed: int = 0
-    epochs: int = 10
+    epochs: int = 8
     batch_size: int = 64
     lr: float = 4e-4
     lr_halve_every: int = 10  # epochs; 0 disables the step decay
