@@ -178,6 +178,55 @@ def cmd_data_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from vlanet.data.annotations import write_ground_truth
+    from vlanet.data import prepare as P
+
+    if args.dataset == "charades-sta":
+        if not args.durations:
+            raise InputError("data prepare charades-sta: --durations Charades_v1_{train,test}.csv is required")
+        durations: dict[str, float] = {}
+        for f in args.durations:
+            durations.update(P.read_charades_durations(f))
+        queries, rep = P.prepare_charades(args.anno, durations, args.end_policy)
+    elif args.dataset == "didemo":
+        queries, rep = P.prepare_didemo(args.anno)
+    else:
+        queries, rep = P.prepare_activitynet(args.anno)
+    if rep.clipped or rep.dropped_past_end or rep.dropped_reversed:
+        print(f"vlanet: warning: {args.anno}: {rep.clipped} end(s) past the duration clipped, "
+              f"{rep.dropped_past_end} dropped (end policy '{args.end_policy}'), "
+              f"{rep.dropped_reversed} line(s) with start >= end dropped", file=sys.stderr)
+    write_ground_truth(args.out, queries)
+    print(f"wrote {args.out}: {rep.summary()}", file=sys.stderr)
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from vlanet.config import load_config
+    from vlanet.data.annotations import read_ground_truth, write_jsonl
+    from vlanet.eval.baselines import didemo_baseline, grid_baseline
+
+    cfg = load_config(args.data, args.overrides)
+    gt_path = args.gt or getattr(cfg.data, args.split)
+    if not gt_path:
+        raise InputError(f"baseline: no ground truth for split '{args.split}' (give --gt or set data.{args.split})")
+    queries = read_ground_truth(gt_path)
+    train_path = args.train or cfg.data.train
+    train = read_ground_truth(train_path) if (args.kind == "prior" and train_path) else None
+    if args.kind == "prior" and train is None:
+        raise InputError("baseline prior: needs the train split (give --train or set data.train)")
+    if args.protocol == "didemo":
+        rows = didemo_baseline(args.kind, queries, train, cfg.train.seed)
+    else:
+        fps = cfg.data.fps
+        rows = grid_baseline(args.kind, queries, train, cfg.model.stride_frames / fps,
+                             [w / fps for w in cfg.model.window_frames], cfg.model.window_overflow, cfg.eval, cfg.train.seed)
+    write_jsonl(args.out, rows.values())
+    print(f"wrote {len(rows)} {args.kind} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vlanet", description="VLANet: weakly-supervised video moment retrieval.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -203,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score a predictions JSONL against a ground-truth JSONL")
     e.add_argument("predictions")
     e.add_argument("ground_truth")
-    e.add_argument("--protocol", default="charades", choices=["charades"])
+    e.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
     e.add_argument("--nms", type=_nms_arg, default=None, help="none (default), tall (m-0.05) or a threshold")
     e.add_argument("--hit", default=">=", choices=[">=", ">"], help="IoU hit rule (default >=)")
     e.add_argument("--json", action="store_true")
@@ -218,6 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--test-videos", type=int, default=200)
     s.add_argument("--dim", type=int, default=128)
     s.set_defaults(func=cmd_data_synthetic)
+    pp = dsub.add_parser("prepare", help="convert official annotations to ground-truth JSONL")
+    pp.add_argument("dataset", choices=["charades-sta", "didemo", "activitynet"])
+    pp.add_argument("--anno", required=True, help="charades_sta_*.txt, {val,test}_data.json or ActivityNet {train,val,test}.json")
+    pp.add_argument("--durations", nargs="+", help="Charades_v1_*.csv (Charades-STA only)")
+    pp.add_argument("--end-policy", default="clip", choices=["clip", "drop", "keep"],
+                    help="ends past the video duration (Charades-STA; default clip)")
+    pp.add_argument("--out", required=True)
+    pp.set_defaults(func=cmd_data_prepare)
+
+    b = sub.add_parser("baseline", help="blind baselines: random, prior, oracle")
+    b.add_argument("kind", choices=["random", "prior", "oracle"])
+    b.add_argument("--data", help="config whose data.train/data.test (and proposal grid) to use")
+    b.add_argument("--split", default="test", choices=["train", "val", "test"])
+    b.add_argument("--gt", help="ground-truth JSONL (instead of the config's split)")
+    b.add_argument("--train", help="train ground truth for the prior")
+    b.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
+    b.add_argument("--out", required=True)
+    b.add_argument("overrides", nargs="*", help="section.key=value (e.g. model.stride_frames=6)")
+    b.set_defaults(func=cmd_baseline)
     return p
 
 

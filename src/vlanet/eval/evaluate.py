@@ -7,13 +7,17 @@ training run's numbers and predict+evaluate of the same checkpoint are the same 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vlanet.data.annotations import Query, read_ground_truth, read_predictions
 from vlanet.errors import InputError
-from vlanet.eval.metrics import recall_metrics
+from vlanet.eval.metrics import didemo_metrics, recall_metrics
+
+PROTOCOLS = ("charades", "didemo", "anet")
 
 
 @dataclass
@@ -25,8 +29,31 @@ class Protocol:
     ious: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
 
     def describe(self) -> str:
+        if self.name == "didemo":
+            return ("protocol=didemo candidates=21 R@n: mean of the best 3 annotator ranks <= n; "
+                    "mIoU: mean of the top-3 IoUs of the top-1 moment (chunks, +1)")
         nms = "none" if self.nms is None else "TALL (m-0.05)" if self.nms == "tall" else f"fixed {self.nms:g}"
         return f"protocol={self.name} nms={nms} hit=IoU{self.hit_rule}m iou=seconds(no +1)"
+
+
+def window_to_chunks(w: Sequence[float], duration: float, where: str) -> tuple[int, int]:
+    """A DiDeMo window in seconds on the 5-s grid -> inclusive chunk pair (s, e).
+
+    [5s, 5(e+1)] maps to (s, e); an end at the video's true end maps to the chunk containing it.
+    Anything else is off the grid: an InputError.
+    """
+    s = round(w[0] / 5.0)
+    if abs(w[0] - 5.0 * s) > 1e-3:
+        raise InputError(f"{where}: window {list(w[:2])} does not start on the 5-second DiDeMo grid")
+    if abs(w[1] - 5.0 * round(w[1] / 5.0)) <= 1e-3:
+        e = round(w[1] / 5.0) - 1
+    elif abs(w[1] - duration) <= 1e-3:
+        e = math.ceil(w[1] / 5.0) - 1
+    else:
+        raise InputError(f"{where}: window {list(w[:2])} does not end on the 5-second DiDeMo grid or the video end")
+    if not 0 <= s <= e <= 5:
+        raise InputError(f"{where}: window {list(w[:2])} is not one of the 21 DiDeMo moments")
+    return s, e
 
 
 def evaluate_rows(preds: dict[Any, dict[str, Any]], gts: list[Query], protocol: Protocol,
@@ -34,6 +61,15 @@ def evaluate_rows(preds: dict[Any, dict[str, Any]], gts: list[Query], protocol: 
     missing = [q.qid for q in gts if q.qid not in preds]
     if missing:
         raise InputError(f"{source}: no prediction for {len(missing)} ground-truth qid(s), first {missing[0]!r}")
+    if protocol.name == "didemo":
+        ranked, annot = [], []
+        for q in gts:
+            if "didemo_times" not in q.extra:
+                raise InputError(f"ground truth qid {q.qid!r}: missing field 'didemo_times' (prepare it with 'vlanet data prepare didemo')")
+            where = f"{source}: qid {q.qid!r}"
+            ranked.append([window_to_chunks(w, q.duration, where) for w in preds[q.qid]["pred_relevant_windows"]])
+            annot.append([tuple(t) for t in q.extra["didemo_times"]])
+        return didemo_metrics(ranked, annot)
     return recall_metrics(
         [preds[q.qid]["pred_relevant_windows"] for q in gts], [q.windows for q in gts],
         protocol.recall_at, protocol.ious, protocol.nms, protocol.hit_rule)

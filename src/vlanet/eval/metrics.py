@@ -59,3 +59,36 @@ def recall_metrics(
     out = {metric_key(n, m): 100.0 * hits[(n, m)] / max(n_q, 1) for n in recall_at for m in ious}
     out["mIoU"] = 100.0 * float(miou) / max(n_q, 1)
     return out
+
+
+# -- DiDeMo (Hendricks et al., ICCV 2017) -------------------------------------------------------
+DIDEMO_MOMENTS: list[tuple[int, int]] = [(i, i) for i in range(6)] + [(i, j) for i in range(6) for j in range(i + 1, 6)]
+
+
+def didemo_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """IoU on inclusive chunk indices, with the official "+1"."""
+    inter = max(0, min(a[1], b[1]) + 1 - max(a[0], b[0]))
+    union = max(a[1], b[1]) + 1 - min(a[0], b[0])
+    return inter / union
+
+
+def didemo_metrics(ranked: Sequence[Sequence[tuple[int, int]]], annotators: Sequence[Sequence[tuple[int, int]]]) -> dict[str, float]:
+    """ranked[i]: predicted chunk pairs, best first; annotators[i]: the annotators' pairs.
+
+    rank(t) = 1-based position of annotator moment t in the ranking (missing = 22, i.e. beyond the
+    21 candidates); avg_rank = mean of the 3 smallest ranks; R@1 = avg_rank <= 1, R@5 = avg_rank <= 5;
+    avg_iou = mean of the 3 largest IoUs between the top-1 moment and each annotator moment.
+    Fewer than 3 annotations: what there is.  Percentages.
+    """
+    r1 = r5 = miou = 0.0
+    for pred, gts in zip(ranked, annotators):
+        pos = {tuple(m): i + 1 for i, m in reversed(list(enumerate(pred)))}
+        ranks = sorted(pos.get(tuple(t), 22) for t in gts)[:3]
+        avg_rank = sum(ranks) / len(ranks)
+        r1 += avg_rank <= 1
+        r5 += avg_rank <= 5
+        if pred:
+            ious = sorted((didemo_iou(tuple(pred[0]), tuple(t)) for t in gts), reverse=True)[:3]
+            miou += sum(ious) / len(ious)
+    n = max(len(annotators), 1)
+    return {"R@1": 100.0 * r1 / n, "R@5": 100.0 * r5 / n, "mIoU": 100.0 * miou / n}

@@ -1,0 +1,185 @@
+"""Convert the official annotation files into ground-truth JSONL (moment_detr format).
+
+* Charades-STA: ``VID START END##sentence`` lines + durations from ``Charades_v1_*.csv``
+  (column ``length``).  ``qid`` is the 0-based line number, stable across runs.
+  End policy for ends past the duration: ``clip`` (default, 2D-TAN; keeps all 3,720 test
+  queries), ``drop`` (SCN/CNM/CPL lineage) or ``keep`` (raw, TALL/TGA).  Lines with
+  start >= end (4 in train) are dropped under every policy.
+* DiDeMo: ``{val,test}_data.json``.  ``qid`` = ``annotation_id``; windows are the annotators'
+  chunk pairs mapped to seconds [5s, 5(e+1)]; the pairs themselves are kept as ``didemo_times``;
+  ``duration`` = 5 * num_segments (the true length is not in the file).
+* ActivityNet Captions (2D-TAN layout): ``{vid: {duration, timestamps, sentences}}``; ends are
+  clipped to the duration, reversed/empty moments dropped.
+
+Malformed lines are InputErrors naming file and line; the official files' own flaws are
+counted and reported once, never fatal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vlanet.data.annotations import Query
+from vlanet.errors import InputError
+
+
+@dataclass
+class PrepareReport:
+    queries: int = 0
+    videos: int = 0
+    clipped: int = 0
+    dropped_past_end: int = 0
+    dropped_reversed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.queries} queries on {self.videos} videos; clipped {self.clipped} ends, dropped "
+                f"{self.dropped_past_end} past the end and {self.dropped_reversed} with start >= end")
+
+
+def _read_text(path: str | Path) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
+
+
+def read_charades_durations(path: str | Path) -> dict[str, float]:
+    p = Path(path)
+    rows = list(csv.reader(_read_text(p).splitlines()))
+    if not rows or "id" not in rows[0] or "length" not in rows[0]:
+        raise InputError(f"{p}:1: expected a Charades CSV header with columns 'id' and 'length'")
+    i_id, i_len = rows[0].index("id"), rows[0].index("length")
+    out = {}
+    for n, row in enumerate(rows[1:], 2):
+        if len(row) <= max(i_id, i_len):
+            raise InputError(f"{p}:{n}: too few columns")
+        try:
+            out[row[i_id]] = float(row[i_len])
+        except ValueError:
+            raise InputError(f"{p}:{n}: field 'length' is not a number: {row[i_len]!r}") from None
+    return out
+
+
+def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: str = "clip",
+                     anno_name: str | None = None) -> tuple[list[Query], PrepareReport]:
+    if end_policy not in ("clip", "drop", "keep"):
+        raise InputError(f"--end-policy must be clip, drop or keep, got {end_policy!r}")
+    p = Path(anno)
+    rep = PrepareReport()
+    out: list[Query] = []
+    lines = _read_text(p).splitlines()
+    if not any(x.strip() for x in lines):
+        raise InputError(f"{p}: empty file")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        head, sep, sentence = line.partition("##")
+        parts = head.split()
+        if not sep or len(parts) != 3 or not sentence.strip():
+            raise InputError(f"{p}:{n}: expected 'VIDEOID START END##sentence', got {line[:60]!r}")
+        vid = parts[0]
+        try:
+            start, end = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise InputError(f"{p}:{n}: START/END are not numbers: {parts[1]!r} {parts[2]!r}") from None
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise InputError(f"{p}:{n}: START/END must be finite")
+        if vid not in durations:
+            raise InputError(f"{p}:{n}: video id '{vid}' has no duration in the Charades CSV")
+        dur = durations[vid]
+        if start >= end:
+            rep.dropped_reversed += 1
+            continue
+        if end > dur:
+            if end_policy == "drop":
+                rep.dropped_past_end += 1
+                continue
+            if end_policy == "clip":
+                if start >= dur:
+                    rep.dropped_past_end += 1
+                    continue
+                end = dur
+                rep.clipped += 1
+        out.append(Query(n - 1, vid, sentence.strip(), dur, [[start, end]]))
+    rep.queries, rep.videos = len(out), len({q.vid for q in out})
+    return out, rep
+
+
+def _load_json(p: Path):
+    try:
+        return json.loads(_read_text(p))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+
+
+def didemo_window(s: int, e: int) -> list[float]:
+    """Chunk pair (s, e), inclusive, -> seconds [5s, 5(e+1)]."""
+    return [5.0 * s, 5.0 * (e + 1)]
+
+
+def prepare_didemo(anno: str | Path) -> tuple[list[Query], PrepareReport]:
+    p = Path(anno)
+    data = _load_json(p)
+    if not isinstance(data, list) or not data:
+        raise InputError(f"{p}: expected a non-empty JSON list of annotations")
+    out, seen = [], set()
+    for n, a in enumerate(data):
+        where = f"{p}: entry {n}"
+        if not isinstance(a, dict):
+            raise InputError(f"{where}: expected an object")
+        for key in ("annotation_id", "description", "video", "times", "num_segments"):
+            if key not in a:
+                raise InputError(f"{where}: missing field '{key}'")
+        ns = a["num_segments"]
+        if not isinstance(ns, int) or not 1 <= ns <= 6:
+            raise InputError(f"{where}: field 'num_segments' must be 1..6, got {ns!r}")
+        times = a["times"]
+        if not isinstance(times, list) or not times or not all(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(x, int) for x in t) and 0 <= t[0] <= t[1] <= 5
+                for t in times):
+            raise InputError(f"{where}: field 'times' must be a list of [s, e] chunk pairs with 0 <= s <= e <= 5")
+        if a["annotation_id"] in seen:
+            raise InputError(f"{where}: duplicate annotation_id {a['annotation_id']!r}")
+        seen.add(a["annotation_id"])
+        out.append(Query(a["annotation_id"], str(a["video"]), str(a["description"]), 5.0 * ns,
+                         [didemo_window(s, e) for s, e in times], {"didemo_times": times}))
+    rep = PrepareReport(queries=len(out), videos=len({q.vid for q in out}))
+    return out, rep
+
+
+def prepare_activitynet(anno: str | Path) -> tuple[list[Query], PrepareReport]:
+    p = Path(anno)
+    data = _load_json(p)
+    if not isinstance(data, dict) or not data:
+        raise InputError(f"{p}: expected a JSON object {{video_id: {{duration, timestamps, sentences}}}}")
+    out: list[Query] = []
+    rep = PrepareReport()
+    qid = 0
+    for vid, v in data.items():
+        where = f"{p}: video '{vid}'"
+        if not isinstance(v, dict) or not all(k in v for k in ("duration", "timestamps", "sentences")):
+            raise InputError(f"{where}: expected fields duration, timestamps, sentences")
+        dur = v["duration"]
+        if not isinstance(dur, (int, float)) or dur <= 0:
+            raise InputError(f"{where}: field 'duration' must be a positive number")
+        if len(v["timestamps"]) != len(v["sentences"]):
+            raise InputError(f"{where}: {len(v['timestamps'])} timestamps but {len(v['sentences'])} sentences")
+        for (s, e), sent in zip(v["timestamps"], v["sentences"]):
+            qid += 1
+            if e > dur:
+                e = float(dur)
+                rep.clipped += 1
+            if s >= e:
+                rep.dropped_reversed += 1
+                continue
+            out.append(Query(qid - 1, vid, sent.strip(), float(dur), [[float(s), float(e)]]))
+    rep.queries, rep.videos = len(out), len({q.vid for q in out})
+    return out, rep

@@ -1,0 +1,79 @@
+"""Blind baselines: no video features, only the proposal set and annotation statistics.
+
+* ``random``: the model's own candidate set in random order (same NMS and top-k as the model);
+* ``prior``: candidates ranked by how well they agree with the train split's moments, after
+  normalising by duration (mean IoU with train moments); for DiDeMo, the moment-frequency prior
+  (how often each of the 21 moments was chosen by annotators);
+* ``oracle``: the candidate with the best IoU first, the ceiling for any method that ranks these
+  candidates (for DiDeMo, the moment most annotators chose: the "Upper Bound" row).
+
+Candidates: the Eq. (2) grid for Charades-STA / ActivityNet, the 21 fixed moments for DiDeMo.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from vlanet.config import EvalConfig
+from vlanet.data.annotations import Query
+from vlanet.data.prepare import didemo_window
+from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
+from vlanet.spans import iou_matrix, nms, proposal_grid
+
+KINDS = ("random", "prior", "oracle")
+
+
+def _row(q: Query, windows: np.ndarray, scores: np.ndarray, thr: float | None, topk: int | None) -> dict[str, Any]:
+    keep = nms(windows, scores, thr, topk)
+    return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration,
+            "pred_relevant_windows": [[float(windows[j, 0]), float(windows[j, 1]), float(scores[j])] for j in keep]}
+
+
+def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, stride_s: float,
+                  windows_s: list[float], overflow: str, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    thr = cfg.nms_threshold if cfg.nms_threshold >= 0 else None
+    prior = None
+    if kind == "prior":
+        if not train:
+            raise ValueError("the prior baseline needs the train split")
+        norm = np.array([[w[0] / q.duration, w[1] / q.duration] for q in train for w in q.windows[:1]])
+        prior = norm[rng.permutation(len(norm))[:4000]]
+    rows = {}
+    for q in queries:
+        win, mask = proposal_grid(q.duration, stride_s, windows_s, overflow)
+        cand = win[mask]
+        if kind == "random":
+            scores = rng.random(len(cand))
+        elif kind == "prior":
+            scores = iou_matrix(cand / q.duration, prior).mean(1)
+        else:
+            scores = iou_matrix(cand, np.asarray(q.windows)).max(1) if q.windows else np.zeros(len(cand))
+        rows[q.qid] = _row(q, cand, scores, thr, cfg.topk)
+    return rows
+
+
+def didemo_baseline(kind: str, queries: list[Query], train: list[Query] | None, seed: int = 0) -> dict[Any, dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    cand = np.array([didemo_window(s, e) for s, e in DIDEMO_MOMENTS])
+    freq = None
+    if kind == "prior":
+        if not train:
+            raise ValueError("the prior baseline needs a split to count moments in")
+        counts = Counter(tuple(t) for q in train for t in q.extra.get("didemo_times", []))
+        freq = np.array([counts[m] for m in DIDEMO_MOMENTS], float)
+    rows = {}
+    for q in queries:
+        if kind == "random":
+            scores = rng.random(21)
+        elif kind == "prior":
+            scores = freq - 1e-3 * np.arange(21)  # ties: the official candidate order
+        else:
+            times = [tuple(t) for t in q.extra.get("didemo_times", [])]
+            votes = Counter(times)
+            scores = np.array([votes[m] + 1e-3 * np.mean([didemo_iou(m, t) for t in times]) for m in DIDEMO_MOMENTS])
+        rows[q.qid] = _row(q, cand, scores, None, None)
+    return rows
