@@ -227,6 +227,14 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_visualize(args: argparse.Namespace) -> int:
+    from vlanet.viz import plot_curves
+
+    plot_curves(args.run_dir, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vlanet", description="VLANet: weakly-supervised video moment retrieval.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -286,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True)
     b.add_argument("overrides", nargs="*", help="section.key=value (e.g. model.stride_frames=6)")
     b.set_defaults(func=cmd_baseline)
+
+    v = sub.add_parser("visualize", help="figures from a run directory")
+    vsub = v.add_subparsers(dest="figure", required=True, parser_class=_Parser)
+    c = vsub.add_parser("curves", help="Fig. 4: mean positive/negative score per epoch")
+    c.add_argument("run_dir")
+    c.add_argument("--out", required=True, help=".png or .svg")
+    c.set_defaults(func=cmd_visualize)
     return p
 
 
