@@ -5,9 +5,9 @@ set -euo pipefail
 out=${1:-gpu_smoke}
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}src PYTHONUNBUFFERED=1
 python3 -c "import torch; print('torch', torch.__version__, 'device', torch.cuda.get_device_name(0))"
-start=$(date +%s.%N)
+start=$(date +%s)
 python3 -m vlanet train train.device=cuda --run-dir "$out/run" --json --quiet | tee "$out/train.txt"
-echo "train wall seconds: $(echo "$(date +%s.%N) - $start" | bc)"
+echo "train wall seconds: $(( $(date +%s) - start ))"
 python3 -m vlanet predict --checkpoint "$out/run" --out "$out/preds.jsonl" --gt-out "$out/gt.jsonl" --quiet
 python3 -m vlanet evaluate "$out/preds.jsonl" "$out/gt.jsonl" --json > "$out/eval.json"
 python3 - "$out" <<'PY'
