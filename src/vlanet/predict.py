@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from vlanet.config import EvalConfig
+from vlanet.data.annotations import prediction_row
 from vlanet.data.dataset import MomentDataset, batch_loader
-from vlanet.spans import nms
+from vlanet.eval.baselines import grid_baseline
 
 
 @dataclass
@@ -24,14 +25,6 @@ class PredictOutput:
     rows: dict[Any, dict[str, Any]]  # qid -> moment_detr prediction row
     pos_score: float  # mean c over the positive pairs (Fig. 4)
     neg_score: float  # mean c over one mismatched (other video) pair per query
-
-
-def _row(ds: MomentDataset, i: int, windows: np.ndarray, scores: np.ndarray, cfg: EvalConfig) -> dict[str, Any]:
-    q = ds.queries[i]
-    thr = cfg.nms_threshold if cfg.nms_threshold >= 0 else None
-    keep = nms(windows, scores, thr, cfg.topk)
-    wins = [[round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4), float(scores[j])] for j in keep]
-    return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration, "pred_relevant_windows": wins}
 
 
 def sequential_batches(n: int, size: int) -> list[list[int]]:
@@ -56,6 +49,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     from vlanet.progress import bar
 
     model.eval()
+    thr = cfg.nms_threshold if cfg.nms_threshold >= 0 else None
     rows: dict[Any, dict[str, Any]] = {}
     pos, neg, n_neg = 0.0, 0.0, 0
     batches = sequential_batches(len(ds), cfg.batch_size)
@@ -77,16 +71,10 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
             info = ds.video(i)
             flat = info.windows.reshape(-1, 2)
             ok = np.isfinite(scores[j])
-            rows[ds.queries[i].qid] = _row(ds, i, flat[win_idx[j][ok]], scores[j][ok], cfg)
+            rows[ds.queries[i].qid] = prediction_row(ds.queries[i], flat[win_idx[j][ok]], scores[j][ok], thr, cfg.topk)
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
 
 
 def random_predictions(ds: MomentDataset, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
-    """Random baseline: every valid proposal of the model's grid, random order, same NMS and top-k."""
-    rng = np.random.default_rng(seed)
-    rows = {}
-    for i, q in enumerate(ds.queries):
-        info = ds.video(i)
-        wins = info.windows[info.mask]
-        rows[q.qid] = _row(ds, i, wins, rng.random(len(wins)), cfg)
-    return rows
+    """Random baseline on the dataset's own proposal grid, with the model's NMS and top-k."""
+    return grid_baseline("random", ds.queries, None, ds.spec.stride_s, ds.spec.windows_s, ds.spec.overflow, cfg, seed)

@@ -18,18 +18,12 @@ from typing import Any
 import numpy as np
 
 from vlanet.config import EvalConfig
-from vlanet.data.annotations import Query
+from vlanet.data.annotations import Query, prediction_row
 from vlanet.data.prepare import didemo_window
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
-from vlanet.spans import iou_matrix, nms, proposal_grid
+from vlanet.spans import iou_matrix, proposal_grid
 
 KINDS = ("random", "prior", "oracle")
-
-
-def _row(q: Query, windows: np.ndarray, scores: np.ndarray, thr: float | None, topk: int | None) -> dict[str, Any]:
-    keep = nms(windows, scores, thr, topk)
-    return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration,
-            "pred_relevant_windows": [[float(windows[j, 0]), float(windows[j, 1]), float(scores[j])] for j in keep]}
 
 
 def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, stride_s: float,
@@ -52,7 +46,7 @@ def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, st
             scores = iou_matrix(cand / q.duration, prior).mean(1)
         else:
             scores = iou_matrix(cand, np.asarray(q.windows)).max(1) if q.windows else np.zeros(len(cand))
-        rows[q.qid] = _row(q, cand, scores, thr, cfg.topk)
+        rows[q.qid] = prediction_row(q, cand, scores, thr, cfg.topk)
     return rows
 
 
@@ -75,5 +69,5 @@ def didemo_baseline(kind: str, queries: list[Query], train: list[Query] | None, 
             times = [tuple(t) for t in q.extra.get("didemo_times", [])]
             votes = Counter(times)
             scores = np.array([votes[m] + 1e-3 * np.mean([didemo_iou(m, t) for t in times]) for m in DIDEMO_MOMENTS])
-        rows[q.qid] = _row(q, cand, scores, None, None)
+        rows[q.qid] = prediction_row(q, cand, scores, None, None)
     return rows
