@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     res = train(cfg, run, resume=bool(args.resume), progress=progress, on_epoch=on_epoch)
     if res.test is not None:
-        print(f"\nTest split ({len(res.test) and protocol_for(cfg).describe()}; model NMS "
+        print(f"\nTest split ({protocol_for(cfg).describe()}; model NMS "
               f"{cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
         print(_metrics_table({"Random (same proposals, same NMS)": res.random, "VLANet": res.test}))
     print(f"\nrun directory: {res.run_dir}")
