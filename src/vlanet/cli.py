@@ -17,6 +17,8 @@ from typing import Any
 
 from vlanet.errors import InputError
 
+BASELINE_KINDS = ("random", "prior", "oracle")  # vlanet.eval.baselines (kept here: importing it loads numpy)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
@@ -205,6 +207,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
     from vlanet.data.annotations import read_ground_truth, write_jsonl
+    from vlanet.data.dataset import ProposalSpec
     from vlanet.eval.baselines import didemo_baseline, grid_baseline
 
     cfg = load_config(args.data, args.overrides)
@@ -219,9 +222,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     if args.protocol == "didemo":
         rows = didemo_baseline(args.kind, queries, train, cfg.train.seed)
     else:
-        fps = cfg.data.fps
-        rows = grid_baseline(args.kind, queries, train, cfg.model.stride_frames / fps,
-                             [w / fps for w in cfg.model.window_frames], cfg.model.window_overflow, cfg.eval, cfg.train.seed)
+        spec = ProposalSpec.from_config(cfg)
+        rows = grid_baseline(args.kind, queries, train, spec.stride_s, spec.windows_s, spec.overflow, cfg.eval, cfg.train.seed)
     write_jsonl(args.out, rows.values())
     print(f"wrote {len(rows)} {args.kind} predictions to {args.out}", file=sys.stderr)
     return 0
@@ -285,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_data_prepare)
 
     b = sub.add_parser("baseline", help="blind baselines: random, prior, oracle")
-    b.add_argument("kind", choices=["random", "prior", "oracle"])
+    b.add_argument("kind", choices=BASELINE_KINDS)
     b.add_argument("--data", help="config whose data.train/data.test (and proposal grid) to use")
     b.add_argument("--split", default="test", choices=["train", "val", "test"])
     b.add_argument("--gt", help="ground-truth JSONL (instead of the config's split)")

@@ -96,6 +96,11 @@ class EvalConfig:
     recall_at: list[int] = field(default_factory=lambda: [1, 5])
     iou_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
 
+    @property
+    def nms(self) -> float | None:
+        """The model-side NMS threshold, or None when disabled (negative)."""
+        return self.nms_threshold if self.nms_threshold >= 0 else None
+
 
 @dataclass
 class Config:

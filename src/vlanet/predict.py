@@ -49,7 +49,6 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     from vlanet.progress import bar
 
     model.eval()
-    thr = cfg.nms_threshold if cfg.nms_threshold >= 0 else None
     rows: dict[Any, dict[str, Any]] = {}
     pos, neg, n_neg = 0.0, 0.0, 0
     batches = sequential_batches(len(ds), cfg.batch_size)
@@ -71,7 +70,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
             info = ds.video(i)
             flat = info.windows.reshape(-1, 2)
             ok = np.isfinite(scores[j])
-            rows[ds.queries[i].qid] = prediction_row(ds.queries[i], flat[win_idx[j][ok]], scores[j][ok], thr, cfg.topk)
+            rows[ds.queries[i].qid] = prediction_row(ds.queries[i], flat[win_idx[j][ok]], scores[j][ok], cfg.nms, cfg.topk)
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
 
 

@@ -23,13 +23,9 @@ from vlanet.data.prepare import didemo_window
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
 from vlanet.spans import iou_matrix, proposal_grid
 
-KINDS = ("random", "prior", "oracle")
-
-
 def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, stride_s: float,
                   windows_s: list[float], overflow: str, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
     rng = np.random.default_rng(seed)
-    thr = cfg.nms_threshold if cfg.nms_threshold >= 0 else None
     prior = None
     if kind == "prior":
         if not train:
@@ -46,7 +42,7 @@ def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, st
             scores = iou_matrix(cand / q.duration, prior).mean(1)
         else:
             scores = iou_matrix(cand, np.asarray(q.windows)).max(1) if q.windows else np.zeros(len(cand))
-        rows[q.qid] = prediction_row(q, cand, scores, thr, cfg.topk)
+        rows[q.qid] = prediction_row(q, cand, scores, cfg.nms, cfg.topk)
     return rows
 
 
