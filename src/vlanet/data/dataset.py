@@ -25,11 +25,17 @@ class ProposalSpec:
     stride_s: float
     windows_s: list[float]
     overflow: str = "clip"
+    span_s: float = 0.0  # the grid covers max(duration, span_s) (DiDeMo: 30 s, 21 moments)
 
     @classmethod
     def from_config(cls, cfg) -> ProposalSpec:
         fps = cfg.data.fps
-        return cls(cfg.model.stride_frames / fps, [w / fps for w in cfg.model.window_frames], cfg.model.window_overflow)
+        return cls(cfg.model.stride_frames / fps, [w / fps for w in cfg.model.window_frames],
+                   cfg.model.window_overflow, cfg.model.proposal_span_s)
+
+    def grid(self, duration: float) -> tuple[np.ndarray, np.ndarray]:
+        """(K, L, 2) windows in seconds and their (K, L) validity mask for a video."""
+        return proposal_grid(max(duration, self.span_s), self.stride_s, self.windows_s, self.overflow)
 
 
 @dataclass
@@ -91,7 +97,7 @@ class MomentDataset:
         info = self._videos.get(q.vid)
         if info is None:
             n_rows = int(self.store.get(q.vid).shape[0])
-            win, mask = proposal_grid(q.duration, self.spec.stride_s, self.spec.windows_s, self.spec.overflow)
+            win, mask = self.spec.grid(q.duration)
             info = VideoInfo(n_rows, self.time.row_seconds(n_rows, q.duration), win, mask)
             self._videos[q.vid] = info
         return info
@@ -128,7 +134,10 @@ class MomentDataset:
 
 
 class BatchView(torch.utils.data.Dataset):
-    """Adapter so a DataLoader (with workers) can call MomentDataset.collate on index lists."""
+    """Adapter so a DataLoader (with workers) can call MomentDataset.collate on index lists.
+
+    An item is a list of query indices (-> one Batch) or a list of such lists (-> a list of
+    Batches, the groups of one training step)."""
 
     def __init__(self, ds: MomentDataset, batches: list[list[int]]):
         self.ds, self.batches = ds, batches
@@ -136,8 +145,11 @@ class BatchView(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.batches)
 
-    def __getitem__(self, i: int) -> Batch:
-        return self.ds.collate(self.batches[i])
+    def __getitem__(self, i: int):
+        item = self.batches[i]
+        if item and isinstance(item[0], list):
+            return [self.ds.collate(g) for g in item]
+        return self.ds.collate(item)
 
 
 def batch_loader(ds: MomentDataset, batches: list[list[int]], num_workers: int = 0):

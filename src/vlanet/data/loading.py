@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,7 @@ class Splits:
     words: WordVectors
     time: TimeConvention
     feature_dim: int
+    feature_attrs: dict = field(default_factory=dict)  # the store's attributes (backbone, ...)
 
 
 def carve_validation(queries: list[Query], fraction: float, seed: int) -> tuple[list[Query], list[Query]]:
@@ -65,11 +66,14 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
         if words is None:
             if not cfg.data.word_vectors:
                 raise InputError("config: field 'data.word_vectors' is required when data.source=files")
-            full = load_word_vectors(cfg.data.word_vectors)
             vocab = {t for qs in raw.values() for q in qs for t in tokenize(q.query)}
-            table = full.restrict(vocab)
+            table = load_word_vectors(cfg.data.word_vectors, vocab, cfg.data.word_dim)
         else:
             table = words
+    longest = max((q.duration for qs in raw.values() for q in qs), default=0.0)
+    if raw and min(spec.windows_s) > max(longest, spec.span_s) + 1e-6:
+        raise InputError(f"config: field 'model.window_frames': the smallest window ({min(spec.windows_s):g} s) is "
+                         f"longer than every video (longest {longest:g} s)")
     if "val" in need and "val" not in raw and "train" in raw:
         raw["train"], raw["val"] = carve_validation(raw["train"], cfg.data.val_fraction, cfg.train.seed)
 
@@ -78,4 +82,4 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
             return None
         return MomentDataset(raw[split], store, table, time, spec, name=split)
 
-    return Splits(make("train"), make("val"), make("test"), table, time, store.dim)
+    return Splits(make("train"), make("val"), make("test"), table, time, store.dim, dict(store.attrs))

