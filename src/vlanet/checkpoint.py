@@ -24,9 +24,10 @@ FORMAT = "vlanet-checkpoint-1"
 
 
 def build_model(cfg: Config, feature_dim: int, words: WordVectors) -> torch.nn.Module:
-    from vlanet.model import VLANet
+    from vlanet.model import TGA, VLANet
 
-    return VLANet(cfg.model, feature_dim, torch.from_numpy(words.vectors))
+    cls = TGA if cfg.model.name == "tga" else VLANet
+    return cls(cfg.model, feature_dim, torch.from_numpy(words.vectors))
 
 
 def save_model(dir_: str | Path, model: torch.nn.Module, cfg: Config, feature_dim: int,

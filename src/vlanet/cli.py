@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -68,7 +69,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                  f"  mIoU {val.get('mIoU', float('nan')):.2f}" if val else "")
               + f"  ({rec['train_seconds']:.1f}s)", file=sys.stderr, flush=True)
 
-    res = train(cfg, run, resume=bool(args.resume), progress=progress, on_epoch=on_epoch)
+    fresh = not run.exists()
+    try:
+        res = train(cfg, run, resume=bool(args.resume), progress=progress, on_epoch=on_epoch)
+    except InputError:
+        if fresh and not (run / "checkpoints").exists():
+            shutil.rmtree(run, ignore_errors=True)  # no half-made run directory for an input error
+        raise
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports
     if res.test is not None:
         print(f"\nTest split ({protocol_for(cfg).describe()}; model NMS "
               f"{cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
@@ -90,7 +99,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from vlanet.predict import predict_dataset
     from vlanet.train.loop import resolve_device
 
-    model, cfg, words, _ = load_model(args.checkpoint)
+    model, cfg, words, meta = load_model(args.checkpoint)
     for item in args.overrides:
         if not item.startswith(("data.", "eval.")):
             raise InputError(f"override '{item}': predict accepts data.* and eval.* overrides only")
@@ -104,7 +113,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if ds is None:
         raise InputError(f"the checkpoint's dataset has no '{args.split}' split")
     if splits.feature_dim != model.proposal_encoder.fc.in_features:
-        raise InputError(f"features have dim {splits.feature_dim}, the checkpoint expects {model.proposal_encoder.fc.in_features}")
+        raise InputError(f"{cfg.data.features or 'features'}: features have dim {splits.feature_dim}, "
+                         f"the checkpoint expects {model.proposal_encoder.fc.in_features}")
+    trained_time = meta.get("time")
+    if trained_time and trained_time != splits.time.attrs():
+        raise InputError(f"{cfg.data.features or 'features'}: time convention {splits.time.attrs()} differs from the "
+                         f"checkpoint's {trained_time} (set data.time_convention / fps / frames_per_row / seconds_per_row)")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     out = predict_dataset(model, ds, cfg.eval, device, progress=not args.quiet)
@@ -204,6 +218,91 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_simulate(args: argparse.Namespace) -> int:
+    from vlanet.data.annotations import read_ground_truth
+    from vlanet.data.features import TimeConvention
+    from vlanet.data.simulate import SimulationSpec, simulate
+    from vlanet.data.vocab import load_word_vectors, tokenize
+
+    queries = [q for path in args.gt for q in read_ground_truth(path)]
+    words = None
+    if args.word_vectors:
+        words = load_word_vectors(args.word_vectors, {t for q in queries for t in tokenize(q.query)})
+    spec = SimulationSpec(dim=args.dim, latent_dim=args.latent_dim, seed=args.seed, signal=args.signal,
+                          scene=args.scene, noise=args.noise, smoothness=args.smoothness,
+                          iso_noise=args.iso_noise, distractors=args.distractors,
+                          glove_share=args.glove_share, dtype=args.dtype)
+    time_conv = (TimeConvention("seconds", seconds_per_row=args.seconds_per_row) if args.seconds_per_row > 0
+                 else TimeConvention("fps", args.fps, args.frames_per_row))
+    t0 = time.perf_counter()
+    info = simulate(queries, args.out, spec, words, time_conv, progress=not args.quiet)
+    print(f"wrote {args.out}: {info['videos']} videos, {info['rows']} rows of {spec.dim}-d {spec.dtype} "
+          f"({time_conv.kind}), from {info['queries']} queries in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_features_inspect(args: argparse.Namespace) -> int:
+    from vlanet.data.features import inspect_store
+
+    info = inspect_store(args.path, limit=args.limit, check=args.check)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{info['path']}: {info['format']}, {info['videos']} videos, dim {info['dim']}, "
+          f"rows min/median/max {info['rows_min']}/{info['rows_median']:g}/{info['rows_max']}, dtype {info['dtype']}"
+          + (", every video read and valid" if info["checked"] else ""))
+    for k, v in info["attrs"].items():
+        print(f"  attr {k} = {v}")
+    for item in info["examples"]:
+        print(f"  {item['id']}: {item['shape']}")
+    return 0
+
+
+def cmd_features_extract(args: argparse.Namespace) -> int:
+    from vlanet.extract import extract_to_hdf5
+
+    info = extract_to_hdf5(args.inputs, args.out, args.backbone, fps=args.fps, frames_per_row=args.frames_per_row,
+                           batch_size=args.batch_size, device=args.device, weights=args.weights,
+                           progress=not args.quiet)
+    if info["rank"] == 0:
+        print(f"wrote {args.out}: {info['videos']} videos ({info['extracted']} extracted, {info['skipped']} already done), "
+              f"{info['dim']}-d {args.backbone} rows at {args.fps:g} fps x {args.frames_per_row} frame(s) per row",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vlanet.api import Predictor
+
+    queries = list(args.query or [])
+    if args.queries:
+        qf = Path(args.queries)
+        if not qf.is_file():
+            raise InputError(f"{qf}: queries file not found")
+        queries += [line.strip() for line in qf.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not queries:
+        raise InputError("run: give a QUERY or --queries FILE (one sentence per line)")
+    if args.topk < 1:
+        raise InputError("run: --topk must be >= 1")
+    p = Predictor.from_pretrained(args.checkpoint, args.device)
+    video = p.encode_video(args.video, fps=p.time.fps, frames_per_row=p.time.frames_per_row, weights=args.weights,
+                           progress=not args.quiet)
+    results = [p.predict(q, video, topk=args.topk, return_attention=bool(args.plot)) for q in queries]
+    if args.plot:
+        from vlanet.viz import plot_prediction
+
+        plot_prediction(results, args.plot, title=Path(args.video).name)
+    for r in results:
+        r.pop("attention", None)
+        if args.json:
+            print(json.dumps(r))
+        else:
+            print(f"{r['query']}  ({r['duration']:.1f} s video)")
+            for i, (s_, e_, sc) in enumerate(r["pred_relevant_windows"], 1):
+                print(f"  {i}. {s_:7.2f} - {e_:7.2f} s   score {sc:.4f}")
+    return 0
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
     from vlanet.data.annotations import read_ground_truth, write_jsonl
@@ -223,17 +322,61 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         rows = didemo_baseline(args.kind, queries, train, cfg.train.seed)
     else:
         spec = ProposalSpec.from_config(cfg)
-        rows = grid_baseline(args.kind, queries, train, spec.stride_s, spec.windows_s, spec.overflow, cfg.eval, cfg.train.seed)
+        rows = grid_baseline(args.kind, queries, train, spec, cfg.eval, cfg.train.seed)
     write_jsonl(args.out, rows.values())
     print(f"wrote {len(rows)} {args.kind} predictions to {args.out}", file=sys.stderr)
     return 0
 
 
 def cmd_visualize(args: argparse.Namespace) -> int:
-    from vlanet.viz import plot_curves
+    from vlanet import viz
 
-    plot_curves(args.run_dir, args.out)
+    if args.figure == "curves":
+        viz.plot_curves(args.run_dir, args.out)
+    else:
+        result, gt = _query_result(args.run_dir, args.qid, args.split)
+        if args.figure == "attention":
+            viz.plot_attention(result, args.out)
+        else:
+            viz.plot_prediction([result], args.out, title=f"{result['vid']} (query {args.qid})", ground_truth=[gt])
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _query_result(run_dir: str, qid: str, split: str) -> tuple[dict[str, Any], list[list[float]]]:
+    """Predict one query of a run's split with attention (Figs. 5-6)."""
+    from vlanet.api import Predictor
+    from vlanet.data.loading import load_splits
+
+    p = Predictor.from_pretrained(run_dir)
+    splits = load_splits(p.cfg, need=(split,) if split == "test" else ("train", "val"), words=p.words)
+    ds = getattr(splits, split)
+    if ds is None:
+        raise InputError(f"{run_dir}: the run's dataset has no '{split}' split")
+    match = [q for q in ds.queries if str(q.qid) == str(qid)]
+    if not match:
+        raise InputError(f"{run_dir}: no query with qid {qid!r} in the {split} split (e.g. {ds.queries[0].qid!r})")
+    q = match[0]
+    video = p.encode_features(ds.store.get(q.vid), q.duration, source=q.vid)
+    result = p.predict(q.query, video, topk=5, return_attention=True)
+    result["vid"] = q.vid
+    return result, q.windows
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from vlanet.experiments import run_table
+
+    text = run_table(args.table, args.data, args.out, args.overrides, progress=not args.quiet,
+                     log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(text)
+    print(f"wrote {Path(args.out) / (args.table + '.md')}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from vlanet.experiments import compare_runs
+
+    print(compare_runs(args.run_dirs))
     return 0
 
 
@@ -286,6 +429,61 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--out", required=True)
     pp.set_defaults(func=cmd_data_prepare)
 
+    sm = dsub.add_parser("simulate", help="simulated C3D-like features for real annotations (full-scale test bed)")
+    sm.add_argument("--gt", nargs="+", required=True, help="ground-truth JSONL files (e.g. train and test)")
+    sm.add_argument("--out", required=True, help="HDF5 file to write")
+    sm.add_argument("--word-vectors", help="word vectors; when given, part of each word's appearance follows them")
+    sm.add_argument("--dim", type=int, default=4096)
+    sm.add_argument("--latent-dim", type=int, default=256)
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--signal", type=float, default=0.2, help="norm of a moment's appearance (difficulty)")
+    sm.add_argument("--scene", type=float, default=1.5, help="norm of the per-video scene vector")
+    sm.add_argument("--noise", type=float, default=1.0, help="norm of the per-row AR(1) noise")
+    sm.add_argument("--smoothness", type=float, default=0.6, help="AR(1) coefficient of the noise")
+    sm.add_argument("--iso-noise", type=float, default=0.5, help="independent noise in the full dimension")
+    sm.add_argument("--distractors", type=float, default=1.5, help="mean undescribed actions per video")
+    sm.add_argument("--glove-share", type=float, default=0.6, help="share of appearance that follows GloVe")
+    sm.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    sm.add_argument("--fps", type=float, default=24.0)
+    sm.add_argument("--frames-per-row", type=int, default=16)
+    sm.add_argument("--seconds-per-row", type=float, default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
+    sm.add_argument("--quiet", action="store_true")
+    sm.set_defaults(func=cmd_data_simulate)
+
+    fe = sub.add_parser("features", help="feature files")
+    fsub = fe.add_subparsers(dest="features_cmd", required=True, parser_class=_Parser)
+    fi = fsub.add_parser("inspect", help="ids, shapes, dims and attributes of a feature file or directory")
+    fi.add_argument("path")
+    fi.add_argument("--limit", type=int, default=5, help="example ids to show")
+    fi.add_argument("--check", action="store_true", help="read every video: NaN/inf, zero rows, dims")
+    fi.add_argument("--json", action="store_true")
+    fi.set_defaults(func=cmd_features_inspect)
+
+    fx = fsub.add_parser("extract", help="features from video files (PyAV + an image backbone) into one HDF5 file")
+    fx.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR")
+    fx.add_argument("--backbone", default="efficientnet-lite0", help="efficientnet-lite0 (offline), vgg16-fc7, r3d-18")
+    fx.add_argument("--out", required=True)
+    fx.add_argument("--fps", type=float, default=2.0, help="frames sampled per second")
+    fx.add_argument("--frames-per-row", type=int, default=1, help="frames averaged (or one 3D clip) per feature row")
+    fx.add_argument("--batch-size", type=int, default=32)
+    fx.add_argument("--weights", help="backbone weights (.safetensors or a .pth state dict); required for vgg16-fc7, r3d-18")
+    fx.add_argument("--device", default="cpu")
+    fx.add_argument("--quiet", action="store_true")
+    fx.set_defaults(func=cmd_features_extract)
+
+    rn = sub.add_parser("run", help="moments for sentences in one video file, from a checkpoint")
+    rn.add_argument("video")
+    rn.add_argument("query", nargs="*", help="one or more sentences")
+    rn.add_argument("--queries", help="a text file with one sentence per line")
+    rn.add_argument("--checkpoint", required=True, help="run directory or checkpoint directory")
+    rn.add_argument("--topk", type=int, default=5)
+    rn.add_argument("--json", action="store_true", help="one JSON object per query on stdout")
+    rn.add_argument("--plot", help="write a timeline figure (.png or .svg)")
+    rn.add_argument("--weights", help="backbone weights, for backbones that need them")
+    rn.add_argument("--device", default="cpu")
+    rn.add_argument("--quiet", action="store_true")
+    rn.set_defaults(func=cmd_run)
+
     b = sub.add_parser("baseline", help="blind baselines: random, prior, oracle")
     b.add_argument("kind", choices=BASELINE_KINDS)
     b.add_argument("--data", help="config whose data.train/data.test (and proposal grid) to use")
@@ -303,6 +501,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("run_dir")
     c.add_argument("--out", required=True, help=".png or .svg")
     c.set_defaults(func=cmd_visualize)
+    for fig, text in (("attention", "Fig. 5: words x video elements after CCA, for one query"),
+                      ("timeline", "Fig. 6: proposals by attention, top-2 predictions and ground truth")):
+        f = vsub.add_parser(fig, help=text)
+        f.add_argument("run_dir")
+        f.add_argument("--qid", required=True, help="query id in the run's split")
+        f.add_argument("--split", default="test", choices=["train", "val", "test"])
+        f.add_argument("--out", required=True, help=".png or .svg")
+        f.set_defaults(func=cmd_visualize)
+
+    x = sub.add_parser("experiment", help="reproduce a table of the paper (runs, resumes, writes Markdown)")
+    x.add_argument("table", choices=["table1", "table2", "table3"])
+    x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
+    x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
+    x.add_argument("--quiet", action="store_true")
+    x.add_argument("overrides", nargs="*", help="section.key=value applied to every run (e.g. train.epochs=4)")
+    x.set_defaults(func=cmd_experiment)
+
+    cp = sub.add_parser("compare", help="a Markdown table from finished run directories")
+    cp.add_argument("run_dirs", nargs="+")
+    cp.set_defaults(func=cmd_compare)
     return p
 
 

@@ -2,6 +2,9 @@
 
 Fig. 4: the mean score c of positive and negative pairs per epoch, from ``metrics.jsonl``
 (training batches; and the validation split when present).
+Fig. 5: the attention map, query words x video elements (``Predictor.attention``).
+Fig. 6: a timeline per query: the attended proposals coloured by attention weight, the top-2
+predictions, and the ground truth when known.
 """
 
 from __future__ import annotations
@@ -39,6 +42,71 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     return rows
 
 
+def _save(fig, plt, out: str | Path) -> None:
+    out = Path(out)
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    if fmt not in ("png", "svg", "pdf"):
+        raise InputError(f"{out}: figure format must be .png, .svg or .pdf")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=fmt)
+    plt.close(fig)
+
+
+def plot_prediction(results: list[dict], out: str | Path, title: str = "",
+                    ground_truth: list[list[list[float]]] | None = None) -> None:
+    """Fig. 6: one timeline per query from ``Predictor.predict(..., return_attention=True)``."""
+    plt = _pyplot()
+    from matplotlib import cm
+
+    n = len(results)
+    fig, axes = plt.subplots(n, 1, figsize=(8, 1.2 + 1.1 * n), dpi=120, squeeze=False)
+    for i, (ax, r) in enumerate(zip(axes[:, 0], results)):
+        att = r.get("attention") or {}
+        wins, weights = att.get("element_windows", []), att.get("element_weights", [])
+        top = max(weights) if weights else 1.0
+        for (s, e), w in zip(wins, weights):  # proposals, darker = more attention
+            ax.barh(0.0, e - s, left=s, height=0.5, color=cm.viridis(w / top if top > 0 else 0.0), alpha=0.35, lw=0)
+        for rank, (s, e, _) in enumerate(r["pred_relevant_windows"][:2]):
+            ax.barh(0.75 + 0.1 * rank, e - s, left=s, height=0.12, color=("tab:red", "tab:orange")[rank],
+                    label=f"top-{rank + 1} prediction" if i == 0 else None)
+        for s, e in (ground_truth[i] if ground_truth else []):
+            ax.barh(-0.55, e - s, left=s, height=0.15, color="tab:green", label="ground truth" if i == 0 else None)
+        ax.set_xlim(0, r["duration"])
+        ax.set_ylim(-0.8, 1.05)
+        ax.set_yticks([])
+        ax.set_title(r["query"], fontsize=8, loc="left")
+    axes[-1, 0].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    handles = [h for ax in axes[:, 0] for h in ax.get_legend_handles_labels()[0]]
+    if handles:
+        axes[0, 0].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    _save(fig, plt, out)
+
+
+def plot_attention(result: dict, out: str | Path) -> None:
+    """Fig. 5: the attention map (video elements in time on y, query words on x) after CCA."""
+    plt = _pyplot()
+    import numpy as np
+
+    att = result["attention"]
+    amap = np.asarray(att["map"], dtype=float)  # (elements, words)
+    order = np.argsort([s for s, _ in att["element_windows"]], kind="stable")
+    amap = amap[order]
+    starts = [att["element_windows"][j][0] for j in order]
+    fig, ax = plt.subplots(figsize=(1.6 + 0.55 * len(att["words"]), 4.2), dpi=120)
+    im = ax.imshow(amap, aspect="auto", cmap="magma", interpolation="nearest")
+    ax.set_xticks(range(len(att["words"])), att["words"], rotation=45, ha="right", fontsize=8)
+    ticks = np.linspace(0, len(starts) - 1, min(8, len(starts))).astype(int) if starts else []
+    ax.set_yticks(ticks, [f"{starts[t]:.0f}s" for t in ticks], fontsize=7)
+    ax.set_ylabel("video element (start time)")
+    ax.set_title(result["query"][:60], fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.05)
+    fig.tight_layout()
+    _save(fig, plt, out)
+
+
 def plot_curves(run_dir: str | Path, out: str | Path) -> None:
     """Fig. 4: mean c of positive and negative pairs per epoch."""
     rows = read_metrics(run_dir)
@@ -56,7 +124,4 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format=out.suffix.lstrip(".") or "png")
-    plt.close(fig)
+    _save(fig, plt, out)

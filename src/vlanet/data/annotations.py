@@ -142,6 +142,9 @@ def read_predictions(path: str | Path) -> dict[Any, dict[str, Any]]:
             vals = [_num(x, p, line, "pred_relevant_windows") for x in w[:3]]
             if vals[1] < vals[0]:
                 raise InputError(f"{p}:{line}: field 'pred_relevant_windows' has end {vals[1]} before start {vals[0]}")
+            if len(vals) == 3 and clean and vals[2] > clean[-1][2]:
+                raise InputError(f"{p}:{line}: field 'pred_relevant_windows' is not ranked: window {len(clean) + 1} "
+                                 f"has score {vals[2]:g} after {clean[-1][2]:g} (list windows best first)")
             clean.append(vals if len(vals) == 3 else vals + [0.0])
         obj["pred_relevant_windows"] = clean
         out[obj["qid"]] = obj

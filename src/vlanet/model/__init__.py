@@ -13,8 +13,11 @@ Equation   What                                   Where
 (13)       v_comp and c = E(v_comp, Q)            cca.CascadedCrossModalAttention.forward
 (14)       contrastive loss                       loss.contrastive_loss
 =========  =====================================  ===============================
+
+The TGA baseline (Mithun et al., 2019) reuses (1), (2) and (14): tga.TGA.
 """
 
+from vlanet.model.tga import TGA
 from vlanet.model.vlanet import VLANet
 
-__all__ = ["VLANet"]
+__all__ = ["VLANet", "TGA"]

@@ -24,6 +24,10 @@ from torch import nn
 class VLA(nn.Module):
     """The Video-Language Alignment function E of Eq. (7), with its own W1, W2."""
 
+    # Largest (B, N, M) tanh term computed at once; bigger ones (V2V on long videos: N = M = K
+    # grows with duration) are computed in row slices -- same numbers, memory O(chunk), not O(K^2).
+    chunk_elems: int = 1 << 24
+
     def __init__(self, dim: int, reduce: str = "sum"):
         super().__init__()
         self.w1 = nn.Linear(dim, dim, bias=False)
@@ -39,10 +43,16 @@ class VLA(nn.Module):
         # (W1 x) . (W2 y) = x . (W1^T W2 y) = (W2^T W1 x) . y : project only the smaller set.
         # Same numbers as projecting both sides, but the big video tensor is never projected.
         if x.shape[1] >= y.shape[1]:
-            bil = torch.einsum("bnd,bmd->bnm", x, y @ (self.w2.weight.t() @ self.w1.weight))
+            x, y = x, y @ (self.w2.weight.t() @ self.w1.weight)
         else:
-            bil = torch.einsum("bnd,bmd->bnm", x @ (self.w1.weight.t() @ self.w2.weight), y)
-        e = torch.tanh(bil).sum(-1)  # Eq. (7)
+            x, y = x @ (self.w1.weight.t() @ self.w2.weight), y
+        b, n, m = x.shape[0], x.shape[1], y.shape[1]
+        if b * n * m <= self.chunk_elems:
+            e = torch.tanh(torch.einsum("bnd,bmd->bnm", x, y)).sum(-1)  # Eq. (7)
+        else:  # long videos: the (B, N, M) term in slices of rows, so memory stays bounded
+            rows = max(1, self.chunk_elems // (b * m))
+            e = torch.cat([torch.tanh(torch.einsum("bnd,bmd->bnm", x[:, i:i + rows], y)).sum(-1)
+                           for i in range(0, n, rows)], dim=1)
         if self.reduce == "mean":
             e = e / y_mask.sum(-1, keepdim=True).clamp(min=1).to(e.dtype)
         return e

@@ -1,0 +1,350 @@
+"""Speed benchmark: training, inference, evaluation, data loading and scaling, in one run.
+
+    python benchmarks/bench.py [--device cpu|cuda] [--bf16] [--quick] [--json]
+
+Everything is a median over repeats, measured in the same process, so ratios hold on a noisy
+machine.  The paper setting: 4096-d C3D rows (16 frames at 24 fps), 30-s videos, stride 8,
+windows 176/208/240 frames, 8-word sentences with 300-d word vectors, batch 64 with 4 negatives
+per direction, D = model.hidden_dim (default 128).
+
+FLOP count: the matmul FLOPs (2*m*n*k per product) of one forward + backward training step, as
+torch.utils.flop_counter counts them from the tensor shapes; elementwise ops (tanh, softmax,
+masks) are not counted, so the fraction of peak is a lower bound.  The peak is the median
+FLOP/s of a large square matmul (fp32, or bf16 with --bf16) on the same device in the same run.
+
+The naive reference runs the same model the straightforward way: a Python loop over (video,
+sentence) pairs, each encoded on its own, and pooling the 4096-d rows of every window before
+projecting (FC per window instead of per row).  It computes the same loss (checked).
+
+With --json the last stdout line is one JSON object (keys listed in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vlanet.config import Config, load_config
+from vlanet.data.annotations import Query
+from vlanet.data.dataset import MomentDataset, ProposalSpec
+from vlanet.data.features import MemoryStore, TimeConvention
+from vlanet.data.vocab import PAD, WordVectors
+from vlanet.model import VLANet
+from vlanet.model.proposals import pool_windows
+from vlanet.model.surrogate import select_surrogates
+from vlanet.train.loop import batch_loss, sample_pairs
+from vlanet.model.loss import contrastive_loss
+
+REPO = Path(__file__).resolve().parents[1]
+TIME = TimeConvention("fps", 24.0, 16)
+WORDS = 8
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_time(fn, device, reps: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, reps: int) -> float:
+    n = 4096 if device.type == "cuda" else 1536
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    t = median_time(lambda: a @ b, device, reps, warmup=2)
+    return 2 * n**3 / t
+
+
+def make_words(n: int = 2000, dim: int = 300, seed: int = 0) -> WordVectors:
+    rng = np.random.default_rng(seed)
+    vecs = np.vstack([np.zeros((1, dim)), rng.standard_normal((n, dim))]).astype(np.float32)
+    return WordVectors([PAD] + [f"w{i}" for i in range(n)], vecs)
+
+
+def make_dataset(n_queries: int, durations: list[float], cfg: Config, feat_dim: int, words: WordVectors,
+                 seed: int = 0, per_video: int = 3) -> MomentDataset:
+    """Random features of the paper's shape for videos of the given durations (cycled)."""
+    rng = np.random.default_rng(seed)
+    feats, queries = {}, []
+    n_videos = max(1, math.ceil(n_queries / per_video))
+    for v in range(n_videos):
+        d = durations[v % len(durations)]
+        feats[f"v{v}"] = rng.standard_normal((math.ceil(d / TIME.row_seconds(1, d)), feat_dim)).astype(np.float32)
+    for i in range(n_queries):
+        vid = f"v{i // per_video}"
+        d = durations[(i // per_video) % len(durations)]
+        text = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+        s = float(rng.uniform(0, d * 0.7))
+        queries.append(Query(i, vid, text, d, [[s, min(d, s + 8.0)]]))
+    return MomentDataset(queries, MemoryStore(feats, TIME.attrs()), words, TIME, ProposalSpec.from_config(cfg), "bench")
+
+
+def naive_loss(model: VLANet, batch, tcfg, gen_seed: int) -> torch.Tensor:
+    """The straightforward reference: one pair at a time, pooling 4096-d rows before the FC."""
+    gen = torch.Generator().manual_seed(gen_seed)
+    b = len(batch.index)
+    nv, nq, owner = sample_pairs(batch.video_code.cpu(), tcfg, gen)
+    vids = torch.cat([torch.arange(b), nv]).tolist()
+    qids = torch.cat([torch.arange(b), nq]).tolist()
+    scores = []
+    for v, q in zip(vids, qids):
+        pooled = pool_windows(batch.feats[v:v + 1], batch.row_mask[v:v + 1], batch.windows[v:v + 1])  # (1,K,L,F)
+        p = F.normalize(model.proposal_encoder.fc(pooled), dim=-1) * batch.win_mask[v:v + 1].unsqueeze(-1)
+        qe, last = model.query_encoder(batch.words[q:q + 1], batch.word_mask[q:q + 1])
+        s, _ = select_surrogates(p, batch.win_mask[v:v + 1], last)
+        out = model.cca(s, batch.win_mask[v:v + 1].any(-1), qe, batch.word_mask[q:q + 1])
+        scores.append(out.score)
+    sc = torch.cat(scores)
+    return contrastive_loss(sc[:b], sc[b:], owner.to(sc.device), tcfg.margin, tcfg.negative_reduce)
+
+
+def bench_training(cfg, device, bf16, reps, quick):
+    words = make_words()
+    ds = make_dataset(cfg.train.batch_size, [30.0], cfg, 4096, words)
+    batch = ds.collate(list(range(len(ds)))).to(device)
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t = median_time(step, device, reps)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+        loss.backward()
+    flops = fc.get_total_flops()
+    res = {"train_step_s": t, "train_pairs_per_s": len(batch.index) / t, "train_flops_per_step": flops,
+           "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]), "batch_T": int(batch.feats.shape[1])}
+    # the naive reference (fp32, CPU or GPU alike), on the same batch; same loss checked
+    model.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        fast = float(batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))[0])
+        slow = float(naive_loss(model, batch, cfg.train, 0))
+    res["naive_same_loss"] = abs(fast - slow) <= 1e-4 * max(1.0, abs(fast))
+
+    def naive_step():
+        loss = naive_loss(model, batch, cfg.train, 0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    res["naive_step_s"] = median_time(naive_step, device, 1 if quick else max(1, reps // 3), warmup=0)
+    res["naive_speedup"] = res["naive_step_s"] / t
+    # against batch size
+    res["batch_scaling"] = {}
+    for bs in ([16, 64] if quick else [16, 32, 64, 128]):
+        dsb = make_dataset(bs, [30.0], cfg, 4096, words)
+        bb = dsb.collate(list(range(bs))).to(device)
+
+        def st(bb=bb):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss, _, _ = batch_loss(model, bb, cfg.train, torch.Generator().manual_seed(0))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        tb = median_time(st, device, max(2, reps // 2))
+        res["batch_scaling"][bs] = {"step_s": tb, "pairs_per_s": bs / tb}
+    return res
+
+
+def bench_inference(cfg, device, bf16, reps):
+    words = make_words()
+    ds = make_dataset(128, [30.0], cfg, 4096, words, per_video=1)
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device).eval()
+
+    def run(idx):
+        b = ds.collate(idx).to(device)
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            v = model.encode_video(b.feats, b.row_mask, b.windows, b.win_mask)
+            q = model.encode_query(b.words, b.word_mask)
+            i = torch.arange(len(idx), device=device)
+            model.score_pairs(v, q, i, i)
+
+    one = median_time(lambda: run([0]), device, reps * 3)
+    full = median_time(lambda: run(list(range(128))), device, reps)
+    return {"infer_ms_per_query": 1000 * one, "infer_batched_queries_per_s": 128 / full}
+
+
+def bench_eval(cfg, device, features: str | None, gt: str | None):
+    """Predict + evaluate the 3,720 Charades-STA test queries (simulated features if present)."""
+    from vlanet.data.annotations import read_ground_truth
+    from vlanet.data.features import open_store
+    from vlanet.eval.evaluate import evaluate_rows
+    from vlanet.predict import predict_dataset
+    from vlanet.train.loop import protocol_for
+
+    words = make_words()
+    if features and gt and Path(features).exists() and Path(gt).exists():
+        queries = read_ground_truth(gt)
+        rng = np.random.default_rng(0)
+        for q in queries:  # the timing does not depend on the words; use the bench vocabulary
+            q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+        ds = MomentDataset(queries, open_store(features), words, TIME, ProposalSpec.from_config(cfg), "test")
+        source = f"{features} ({len(queries)} queries)"
+    else:
+        durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 1334).clip(10, 120))
+        ds = make_dataset(3720, durations, cfg, 4096, words)
+        source = "random features, Charades-like durations (3720 queries)"
+    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device)
+    t = time.perf_counter()
+    out = predict_dataset(model, ds, cfg.eval, device)
+    metrics = evaluate_rows(out.rows, ds.queries, protocol_for(cfg))
+    return {"eval_3720_s": time.perf_counter() - t, "eval_queries": len(ds), "eval_source": source,
+            "eval_check_R1": metrics["R@1,IoU=0.5"]}
+
+
+def bench_loader(features: str | None, gt: str | None, cfg, reps_batches: int = 30):
+    """Batches per second out of the HDF5 store, in-process and with 2 worker processes."""
+    from vlanet.data.annotations import read_ground_truth
+    from vlanet.data.dataset import batch_loader
+    from vlanet.data.features import open_store
+
+    if not (features and gt and Path(features).exists() and Path(gt).exists()):
+        return {"loader": "skipped (no simulated HDF5 store; see README)"}
+    words = make_words()
+    queries = read_ground_truth(gt)
+    rng = np.random.default_rng(0)
+    for q in queries:
+        q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+    ds = MomentDataset(queries, open_store(features), words, TIME, ProposalSpec.from_config(cfg), "loader")
+    order = rng.permutation(len(ds)).tolist()
+    batches = [order[i:i + 64] for i in range(0, 64 * reps_batches, 64)]
+    res = {}
+    for workers in (0, 2):
+        t = time.perf_counter()
+        n = sum(len(b.index) for b in batch_loader(ds, batches, workers))
+        res[f"loader_pairs_per_s_workers{workers}"] = n / (time.perf_counter() - t)
+    return res
+
+
+def scaling_point(cfg, device, seconds: float) -> dict:
+    """Inference on one video of the given length with one query: time and peak memory."""
+    import resource
+
+    words = make_words()
+    ds = make_dataset(1, [seconds], cfg, 4096, words)
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device).eval()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def run():
+        b = ds.collate([0]).to(device)
+        with torch.no_grad():
+            v = model.encode_video(b.feats, b.row_mask, b.windows, b.win_mask)
+            q = model.encode_query(b.words, b.word_mask)
+            i = torch.zeros(1, dtype=torch.long, device=device)
+            model.score_pairs(v, q, i, i)
+
+    t = median_time(run, device, 3)
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+            else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024 + 0.0)
+    k = int(ds.video(0).windows.shape[0])
+    return {"seconds": seconds, "groups_K": k, "time_s": t, "peak_mb": peak,
+            "peak_kind": "cuda max_memory_allocated" if device.type == "cuda" else "RSS growth over the process baseline"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", help="YAML config (model/train/eval sections are used)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast for training and inference")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke run)")
+    ap.add_argument("--features", default=str(REPO / "data/charades-sta/sim_c3d.h5"))
+    ap.add_argument("--gt", default=str(REPO / "data/charades-sta/test.jsonl"))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--scaling-point", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    if args.scaling_point:
+        print(json.dumps(scaling_point(cfg, device, args.scaling_point)))
+        return 0
+    reps = 3 if args.quick else 7
+    dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    res: dict = {"device": dev_name, "torch": torch.__version__, "bf16": args.bf16, "hidden_dim": cfg.model.hidden_dim,
+                 "batch_size": cfg.train.batch_size}
+    dtype = torch.bfloat16 if args.bf16 else torch.float32
+    res["matmul_peak_flops"] = matmul_peak(device, dtype, reps)
+    res.update(bench_training(cfg, device, args.bf16, reps, args.quick))
+    res["train_peak_fraction"] = res["train_flops_per_s"] / res["matmul_peak_flops"]
+    res.update(bench_inference(cfg, device, args.bf16, reps))
+    res.update(bench_eval(cfg, device, args.features, args.gt))
+    res.update(bench_loader(args.features, args.gt, cfg))
+    res["length_scaling"] = []
+    for seconds in ([30.0, 300.0] if args.quick else [30.0, 300.0, 3600.0]):
+        r = subprocess.run([sys.executable, __file__, "--scaling-point", str(seconds), "--device", args.device]
+                           + (["--config", args.config] if args.config else []),
+                           capture_output=True, text=True, env=dict(os.environ))
+        res["length_scaling"].append(json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0
+                                     else {"seconds": seconds, "error": r.stderr.strip().splitlines()[-1:]})
+    print_table(res)
+    if args.json:
+        print(json.dumps(res))
+    return 0
+
+
+def print_table(r: dict) -> None:
+    g = 1e9
+    print(f"device: {r['device']}  torch {r['torch']}  bf16={r['bf16']}  D={r['hidden_dim']}  batch={r['batch_size']}")
+    rows = [
+        ("matmul peak (measured)", f"{r['matmul_peak_flops'] / g:.1f} GFLOP/s"),
+        ("train step (64 pairs, 4096-d, 30-s videos)", f"{r['train_step_s'] * 1000:.0f} ms  (T={r['batch_T']}, K={r['batch_K']})"),
+        ("train pairs/s", f"{r['train_pairs_per_s']:.1f}"),
+        ("train matmul FLOP/s", f"{r['train_flops_per_s'] / g:.1f} GFLOP/s = {100 * r['train_peak_fraction']:.0f}% of peak"),
+        ("naive reference step", f"{r['naive_step_s'] * 1000:.0f} ms  -> speed-up x{r['naive_speedup']:.1f} (same loss: {r['naive_same_loss']})"),
+        ("inference, batch 1", f"{r['infer_ms_per_query']:.1f} ms/query"),
+        ("inference, batch 128", f"{r['infer_batched_queries_per_s']:.0f} queries/s"),
+        ("predict + evaluate test set", f"{r['eval_3720_s']:.1f} s for {r['eval_queries']} queries [{r['eval_source']}]"),
+    ]
+    for k in ("loader_pairs_per_s_workers0", "loader_pairs_per_s_workers2"):
+        if k in r:
+            rows.append((f"HDF5 loader, {k[-8:]}", f"{r[k]:.0f} pairs/s"))
+    for bs, v in r["batch_scaling"].items():
+        rows.append((f"train batch {bs}", f"{v['step_s'] * 1000:.0f} ms/step, {v['pairs_per_s']:.1f} pairs/s"))
+    for v in r["length_scaling"]:
+        if "error" in v:
+            rows.append((f"video {v['seconds']:g} s", f"failed: {v['error']}"))
+        else:
+            rows.append((f"video {v['seconds']:g} s (K={v['groups_K']})", f"{v['time_s'] * 1000:.0f} ms, peak +{v['peak_mb']:.0f} MB"))
+    w = max(len(a) for a, _ in rows)
+    for a, b in rows:
+        print(f"  {a:<{w}}  {b}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
