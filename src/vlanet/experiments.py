@@ -140,7 +140,7 @@ def _row(row: Row, data_config: str | None, overrides: list[str], out: Path, pro
 def _baseline(kind: str, cfg, protocol: str) -> dict[str, float]:
     from vlanet.data.annotations import read_ground_truth
     from vlanet.data.dataset import ProposalSpec
-    from vlanet.data.loading import carve_validation, synthetic_spec
+    from vlanet.data.loading import synthetic_spec
     from vlanet.eval.baselines import didemo_baseline, grid_baseline
     from vlanet.eval.evaluate import evaluate_rows
     from vlanet.train.loop import protocol_for
@@ -158,8 +158,6 @@ def _baseline(kind: str, cfg, protocol: str) -> dict[str, float]:
     if protocol == "didemo":
         rows = didemo_baseline(kind, test, train, cfg.train.seed)
     else:
-        if train is not None:
-            train, _ = carve_validation(train, cfg.data.val_fraction, cfg.train.seed)
         rows = grid_baseline(kind, test, train, ProposalSpec.from_config(cfg), cfg.eval, cfg.train.seed)
     return evaluate_rows(rows, test, protocol_for(cfg), f"{kind} baseline")
 
