@@ -84,6 +84,8 @@ def read_ground_truth(path: str | Path) -> list[Query]:
         if qid in seen:
             raise InputError(f"{p}:{line}: duplicate qid {qid!r} (first on line {seen[qid]})")
         seen[qid] = line
+        if not isinstance(obj["vid"], (str, int)) or isinstance(obj["vid"], bool) or str(obj["vid"]) == "":
+            raise InputError(f"{p}:{line}: field 'vid' must be a non-empty string")
         if not isinstance(obj["query"], str) or not obj["query"].strip():
             raise InputError(f"{p}:{line}: field 'query' must be a non-empty string")
         duration = _num(obj["duration"], p, line, "duration")
@@ -130,6 +132,8 @@ def read_predictions(path: str | Path) -> dict[Any, dict[str, Any]]:
             raise InputError(f"{p}:{line}: missing field 'qid'")
         if "pred_relevant_windows" not in obj:
             raise InputError(f"{p}:{line}: missing field 'pred_relevant_windows'")
+        if not isinstance(obj["qid"], (int, str)) or isinstance(obj["qid"], bool):
+            raise InputError(f"{p}:{line}: field 'qid' must be an integer or string")
         if obj["qid"] in out:
             raise InputError(f"{p}:{line}: duplicate qid {obj['qid']!r}")
         wins = obj["pred_relevant_windows"]
