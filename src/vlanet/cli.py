@@ -159,6 +159,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from vlanet.data.annotations import read_ground_truth, read_predictions
+    from vlanet.eval.evaluate import Protocol, evaluate_rows
+    from vlanet.io import atomic_write_text
+    from vlanet.report import render
+
+    proto = Protocol(args.protocol, args.nms, args.hit)
+    gts = read_ground_truth(args.gt)
+    preds = read_predictions(args.predictions)
+    metrics = evaluate_rows(preds, gts, proto, args.predictions)
+    videos = Path(args.videos) if args.videos else None
+    if videos is not None and not videos.is_dir():
+        raise InputError(f"{videos}: --videos must be a directory of <video id>.mp4 files")
+    out = Path(args.out)
+    text = render(preds, gts, metrics, f"{args.predictions} against {args.gt}; {proto.describe()}", out, videos, args.limit)
+    atomic_write_text(out, text)
+    print(f"wrote {out} ({len(gts)} queries)", file=sys.stderr)
+    return 0
+
+
 # -- data -------------------------------------------------------------------------------------
 def cmd_data_synthetic(args: argparse.Namespace) -> int:
     import h5py
@@ -509,6 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
         f.add_argument("--split", default="test", choices=["train", "val", "test"])
         f.add_argument("--out", required=True, help=".png or .svg")
         f.set_defaults(func=cmd_visualize)
+
+    rp = sub.add_parser("report", help="a static HTML report: metrics and a timeline per query")
+    rp.add_argument("predictions")
+    rp.add_argument("--gt", required=True)
+    rp.add_argument("--videos", help="folder with <video id>.mp4: adds a player that seeks to each prediction")
+    rp.add_argument("--out", required=True)
+    rp.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
+    rp.add_argument("--nms", type=_nms_arg, default=None)
+    rp.add_argument("--hit", default=">=", choices=[">=", ">"])
+    rp.add_argument("--limit", type=int, default=0, help="show only the first N queries (0 = all)")
+    rp.set_defaults(func=cmd_report)
 
     x = sub.add_parser("experiment", help="reproduce a table of the paper (runs, resumes, writes Markdown)")
     x.add_argument("table", choices=["table1", "table2", "table3"])
