@@ -140,3 +140,44 @@ def test_bad_videos_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and name in err
         assert not out.exists()
+
+
+def test_demo_in_headless_chromium(checkpoint, video, tmp_path):
+    """Load the Gradio page, upload the real video, submit a sentence, and see the moments."""
+    import shutil
+    import socket
+    import time
+
+    pytest.importorskip("gradio")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian chromium not installed (apt-get install chromium)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "vlanet", "demo", "--checkpoint", str(checkpoint), "--port", str(port),
+                             "--max-minutes", "5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.5)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=60000)
+            page.locator("#vl-video input[type=file]").set_input_files(str(video))
+            page.locator("#vl-query textarea").fill("person drinking a glass of water.")
+            page.wait_for_timeout(1500)
+            page.locator("#vl-go").click()
+            page.wait_for_selector("#vl-moments button.vl-seek", timeout=180000)
+            buttons = page.locator("#vl-moments button.vl-seek").all_inner_texts()
+            browser.close()
+        assert 1 <= len(buttons) <= 5 and all(" s " in b or "s (score" in b for b in buttons)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -323,6 +323,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vlanet.demo import launch
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"vlanet: warning: serving on {args.host}: anyone who can reach this address can use the demo", file=sys.stderr)
+    for e in args.example or []:
+        if not Path(e).is_file():
+            raise InputError(f"{e}: example video not found")
+    launch(args.checkpoint, args.host, args.port, args.example, args.max_upload_mb, args.max_minutes, args.device)
+    return 0
+
+
 def cmd_baseline(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
     from vlanet.data.annotations import read_ground_truth, write_jsonl
@@ -503,6 +515,16 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--device", default="cpu")
     rn.add_argument("--quiet", action="store_true")
     rn.set_defaults(func=cmd_run)
+
+    dm = sub.add_parser("demo", help="local web demo (Gradio; pip install 'vlanet[demo]')")
+    dm.add_argument("--checkpoint", required=True)
+    dm.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
+    dm.add_argument("--port", type=int, default=7860)
+    dm.add_argument("--example", action="append", help="an example video offered in the page (repeatable)")
+    dm.add_argument("--max-upload-mb", type=float, default=200.0)
+    dm.add_argument("--max-minutes", type=float, default=90.0, help="longest video accepted")
+    dm.add_argument("--device", default="cpu")
+    dm.set_defaults(func=cmd_demo)
 
     b = sub.add_parser("baseline", help="blind baselines: random, prior, oracle")
     b.add_argument("kind", choices=BASELINE_KINDS)
