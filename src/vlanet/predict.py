@@ -50,15 +50,18 @@ class PairRanker:
     ranking of the video elements mapped back to their windows (Sec. 3.1, test time), or with
     ``complete`` every proposal (see ``complete_order``)."""
 
-    def __init__(self, model: torch.nn.Module, video, query, out, complete: bool):
+    def __init__(self, video, query, out, complete: bool, video_of: torch.Tensor | None = None):
+        """``video_of[j]``: index into ``video`` of query j's video (default: j)."""
         b = query.q.shape[0]
+        if video_of is None:
+            video_of = torch.arange(b, device=query.q.device)
         self.scores = out.element_scores[:b].float().masked_fill(~out.element_mask[:b], float("-inf")).cpu().numpy()
         self.win_idx = out.element_window[:b].cpu().numpy()
         # complete ranking applies when the elements are the K surrogates (not all K*L proposals)
         self.complete = complete and out.element_scores.shape[1] == video.proposals.shape[1] and video.proposals.shape[2] > 1
         if self.complete:  # Eq. (3) score of every proposal orders the windows inside each group
-            self.eq3 = torch.einsum("bkld,bd->bkl", video.proposals[:b], query.last).float().cpu().numpy()
-            self.mask = video.mask[:b].cpu().numpy()
+            self.eq3 = torch.einsum("bkld,bd->bkl", video.proposals[video_of], query.last).float().cpu().numpy()
+            self.mask = video.mask[video_of].cpu().numpy()
 
     def windows(self, j: int, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """grid (K, L, 2): the pair's proposal windows in seconds -> (windows (N, 2), scores (N,))."""
@@ -101,17 +104,23 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     batches = length_sorted_batches(ds, cfg.batch_size)
     for batch in bar(batch_loader(ds, batches, num_workers), total=len(batches), desc="predict", enabled=progress):
         batch = batch.to(device)
-        video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
+        # queries of one video share its encoding: encode each distinct video once
+        codes = batch.video_code.cpu()
+        uniq, vid_of = torch.unique(codes, return_inverse=True)
+        first = torch.zeros(len(uniq), dtype=torch.long).scatter_reduce(
+            0, vid_of, torch.arange(len(codes)), reduce="amin", include_self=False).to(device)
+        video = model.encode_video(batch.feats[first], batch.row_mask[first], batch.windows[first], batch.win_mask[first])
         query = model.encode_query(batch.words, batch.word_mask)
         idx = torch.arange(len(batch.index), device=device)
-        other = mismatched(batch.video_code.cpu()).to(device)
+        vid_of = vid_of.to(device)
+        other = mismatched(codes).to(device)
         valid = other != idx
-        out = model.score_pairs(video, query, torch.cat([idx, idx[valid]]), torch.cat([idx, other[valid]]))
+        out = model.score_pairs(video, query, torch.cat([vid_of, vid_of[valid]]), torch.cat([idx, other[valid]]))
         b = len(idx)
         pos += float(out.score[:b].sum())
         neg += float(out.score[b:].sum())
         n_neg += int(valid.sum())
-        ranker = PairRanker(model, video, query, out, cfg.complete_ranking)
+        ranker = PairRanker(video, query, out, cfg.complete_ranking, vid_of)
         for j, i in enumerate(batch.index):
             wins, sc = ranker.windows(j, ds.video(i).windows)
             rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)

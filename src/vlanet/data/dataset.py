@@ -96,14 +96,16 @@ class MomentDataset:
         q = self.queries[i]
         info = self._videos.get(q.vid)
         if info is None:
-            n_rows = int(self.store.get(q.vid).shape[0])
+            n_rows = self.store.n_rows(q.vid)
             win, mask = self.spec.grid(q.duration)
             info = VideoInfo(n_rows, self.time.row_seconds(n_rows, q.duration), win, mask)
             self._videos[q.vid] = info
         return info
 
     def collate(self, index: list[int]) -> Batch:
-        feats = [self.store.get(self.queries[i].vid) for i in index]
+        cache: dict[str, np.ndarray] = {}  # queries of one video read its rows once
+        feats = [cache[v] if v in cache else cache.setdefault(v, self.store.get(v))
+                 for v in (self.queries[i].vid for i in index)]
         infos = [self.video(i) for i in index]
         b, f = len(index), feats[0].shape[1]
         for i, x in zip(index, feats):

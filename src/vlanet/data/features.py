@@ -79,6 +79,10 @@ class FeatureStore:
             raise InputError(f"{self.path}: feature store holds no videos")
         return int(self.get(first).shape[1])
 
+    def n_rows(self, vid: str) -> int:
+        """Number of feature rows of a video (formats that know it answer without reading)."""
+        return int(self.get(vid).shape[0])
+
     def get(self, vid: str) -> np.ndarray:
         try:
             x = self._raw(vid)
@@ -137,6 +141,15 @@ class HDF5Store(FeatureStore):
 
     def __contains__(self, vid: str) -> bool:
         return vid in self._open()
+
+    def n_rows(self, vid: str) -> int:
+        try:
+            node = self._open()[vid]
+        except KeyError:
+            raise InputError(f"{self.path}: video id '{vid}' not found in the feature store") from None
+        if isinstance(node, self._h5py.Dataset) and len(node.shape) == 2 and node.shape[0] > 0:
+            return int(node.shape[0])
+        return super().n_rows(vid)  # groups and malformed arrays: read and validate
 
     def _raw(self, vid: str) -> np.ndarray:
         node = self._open()[vid]
