@@ -51,8 +51,7 @@ def nms(windows: np.ndarray, scores: np.ndarray, threshold: float | None, topk: 
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
     if threshold is None:
         return order[:topk] if topk is not None else order
-    ious = iou_matrix(windows, windows)
-    keep: list[int] = []
+    keep: list[int] = []  # IoUs are computed one kept row at a time: O(N) memory, not O(N^2)
     suppressed = np.zeros(len(order), dtype=bool)
     for i in order:
         if suppressed[i]:
@@ -60,7 +59,7 @@ def nms(windows: np.ndarray, scores: np.ndarray, threshold: float | None, topk: 
         keep.append(int(i))
         if topk is not None and len(keep) >= topk:
             break
-        suppressed |= ious[i] > threshold
+        suppressed |= iou_matrix(windows[i:i + 1], windows)[0] > threshold
     return np.asarray(keep, dtype=np.int64)
 
 

@@ -25,30 +25,17 @@ from torch import nn
 
 from vlanet.config import ModelConfig
 from vlanet.model.cca import CCAOutput
-from vlanet.model.proposals import ProposalEncoder
-from vlanet.model.text import QueryEncoder
-from vlanet.model.vlanet import PairOutput, QueryEncoding, VideoEncoding
+from vlanet.model.vlanet import Encoders, PairOutput
 
 
-class TGA(nn.Module):
+class TGA(Encoders):
     def __init__(self, cfg: ModelConfig, feature_dim: int, word_vectors: torch.Tensor):
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg, feature_dim, word_vectors)
         d = cfg.hidden_dim
-        self.query_encoder = QueryEncoder(word_vectors, d)
-        self.proposal_encoder = ProposalEncoder(feature_dim, d)
         self.sentence = nn.Linear(d, d)  # s = W_s w_M
         self.joint_v = nn.Linear(d, d, bias=False)  # joint embedding of the attended video
         self.joint_s = nn.Linear(d, d, bias=False)  # joint embedding of the sentence
         self.temperature = cfg.vla_temperature
-
-    def encode_video(self, feats, row_mask, windows, win_mask) -> VideoEncoding:
-        p = self.proposal_encoder(feats, row_mask, windows)
-        return VideoEncoding(p * win_mask.unsqueeze(-1), win_mask)
-
-    def encode_query(self, words, word_mask) -> QueryEncoding:
-        q, last = self.query_encoder(words, word_mask)
-        return QueryEncoding(q, word_mask, last)
 
     def score_pairs(self, video: VideoEncoding, query: QueryEncoding, video_idx: torch.Tensor,
                     query_idx: torch.Tensor) -> PairOutput:

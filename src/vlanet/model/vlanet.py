@@ -44,22 +44,16 @@ class PairOutput:
     cca: CCAOutput
 
 
-class VLANet(nn.Module):
+class Encoders(nn.Module):
+    """What VLANet and the TGA baseline share: Eq. (1) for queries, Eq. (2) for videos."""
+
     def __init__(self, cfg: ModelConfig, feature_dim: int, word_vectors: torch.Tensor):
         super().__init__()
         self.cfg = cfg
-        d = cfg.hidden_dim
-        self.query_encoder = QueryEncoder(word_vectors, d)
-        self.proposal_encoder = ProposalEncoder(feature_dim, d)
+        self.query_encoder = QueryEncoder(word_vectors, cfg.hidden_dim)
+        self.proposal_encoder = ProposalEncoder(feature_dim, cfg.hidden_dim)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.cca = CascadedCrossModalAttention(
-            d, self_attention=cfg.self_attention, cross_attention=cfg.cross_attention,
-            cascade_steps=cfg.cascade_steps, final_q2v=cfg.final_q2v,
-            share_weights=cfg.share_cascade_weights, scale=cfg.attention_scale,
-            reduce=cfg.vla_reduce, temperature=cfg.vla_temperature, vcomp_pool=cfg.vcomp_pool,
-        )
 
-    # -- encoders ---------------------------------------------------------------------------
     def encode_video(self, feats: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tensor,
                      win_mask: torch.Tensor) -> VideoEncoding:
         """feats (Bv, T, F), row_mask (Bv, T), windows (Bv, K, L, 2) in rows, win_mask (Bv, K, L)."""
@@ -69,6 +63,18 @@ class VLANet(nn.Module):
     def encode_query(self, words: torch.Tensor, word_mask: torch.Tensor) -> QueryEncoding:
         q, last = self.query_encoder(words, word_mask)  # Eq. (1)
         return QueryEncoding(q, word_mask, last)
+
+
+class VLANet(Encoders):
+    def __init__(self, cfg: ModelConfig, feature_dim: int, word_vectors: torch.Tensor):
+        super().__init__(cfg, feature_dim, word_vectors)
+        d = cfg.hidden_dim
+        self.cca = CascadedCrossModalAttention(
+            d, self_attention=cfg.self_attention, cross_attention=cfg.cross_attention,
+            cascade_steps=cfg.cascade_steps, final_q2v=cfg.final_q2v,
+            share_weights=cfg.share_cascade_weights, scale=cfg.attention_scale,
+            reduce=cfg.vla_reduce, temperature=cfg.vla_temperature, vcomp_pool=cfg.vcomp_pool,
+        )
 
     # -- pairs ------------------------------------------------------------------------------
     def score_pairs(self, video: VideoEncoding, query: QueryEncoding,
