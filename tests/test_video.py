@@ -134,12 +134,21 @@ def test_predictor_api_reuses_an_encoded_video(checkpoint, extracted):
 def test_bad_videos_exit_2(tmp_path, capsys):
     (tmp_path / "notavideo.mp4").write_text("hello")
     (tmp_path / "empty.mp4").write_bytes(b"")
-    for name in ("notavideo.mp4", "empty.mp4", "missing.mp4"):
+    import wave
+
+    with wave.open(str(tmp_path / "sound.wav"), "wb") as w:  # a readable media file without video
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(b"\x00\x00" * 8000)
+    cases = {"notavideo.mp4": "not a readable video", "empty.mp4": "not a readable video",
+             "missing.mp4": "no such video file", "sound.wav": "no video stream"}
+    for name, why in cases.items():
         out = tmp_path / "o" / "f.h5"
         assert main(["features", "extract", str(tmp_path / name), "--out", str(out), "--quiet"]) == 2
         err = capsys.readouterr().err.strip()
-        assert "\n" not in err and name in err
-        assert not out.exists()
+        assert "\n" not in err and name in err and why in err, err
+        assert not out.exists() and not (tmp_path / "o" / "f.h5.parts").exists()
+    assert main(["features", "extract", str(tmp_path), "--backbone", "vgg16-fc7", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--weights" in err or "torchvision" in err
 
 
 def test_demo_in_headless_chromium(checkpoint, video, tmp_path):
