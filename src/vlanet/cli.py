@@ -59,6 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if (run / "checkpoints").exists():
             raise InputError(f"{run}: run directory already holds checkpoints (use --resume {run} or another --run-dir)")
     progress = not args.quiet
+    if progress:
+        logging.getLogger("vlanet.train").setLevel(logging.INFO)
 
     def on_epoch(rec: dict[str, Any]) -> None:
         if args.quiet:

@@ -197,6 +197,11 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     splits = splits or load_splits(cfg)
     if splits.train is None or len(splits.train) == 0:
         raise InputError("config: the training split is empty (check data.train)")
+    if dinfo.is_main:
+        sizes = ", ".join(f"{len(d)} {d.name}" for d in (splits.train, splits.val, splits.test) if d is not None)
+        oov = sum(d.oov_tokens for d in (splits.train, splits.val, splits.test) if d is not None)
+        log.info("data: %s queries; %d-d features; vocabulary %d words, %d unknown tokens skipped",
+                 sizes, splits.feature_dim, len(splits.words.words) - 1, oov)
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg, splits.feature_dim, splits.words).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
