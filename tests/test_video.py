@@ -190,3 +190,22 @@ def test_demo_in_headless_chromium(checkpoint, video, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_extract_shards_across_torchrun_processes(video, tmp_path):
+    import shutil
+
+    d = tmp_path / "vids"
+    d.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(video, d / f"{name}.mp4")
+    out = tmp_path / "sharded.h5"
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "vlanet", "features", "extract", str(d), "--out", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "2 videos (1 extracted" in r.stderr  # rank 0 extracted one, rank 1 the other
+    with h5py.File(out) as f:
+        assert sorted(f) == ["a", "b"] and f["a"].shape == f["b"].shape == (62, 1280)
+        np.testing.assert_allclose(f["a"][()], f["b"][()], atol=1e-5)
+    assert not (tmp_path / "sharded.h5.parts").exists()
