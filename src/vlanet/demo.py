@@ -18,13 +18,18 @@ from typing import Any
 from vlanet.errors import InputError
 
 
-def _frame_at(path: str, t: float):
+def _frames_at(path: str, times: list[float], fps: float = 2.0) -> list:
+    """One frame per requested time (the first sample at or after it), in one decoding pass."""
     from vlanet.video import sample_frames
 
-    for ts, frame in sample_frames(path, 1.0 / max(t, 1e-3) if t > 0 else 1.0):
-        if ts >= t - 1e-6:
-            return frame
-    return None
+    found: list = [None] * len(times)
+    for ts, frame in sample_frames(path, fps):
+        for i, t in enumerate(times):
+            if found[i] is None and ts >= t - 1e-6:
+                found[i] = frame
+        if all(f is not None for f in found):
+            break
+    return found
 
 
 def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb: float = 200.0,
@@ -67,7 +72,8 @@ def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb:
             f'if(v){{v.currentTime=parseFloat(b.dataset.t);v.play();}}}})(this)">#{i + 1} {s:.1f}-{e:.1f} s '
             f"(score {sc:.3f})</button>" for i, (s, e, sc) in enumerate(wins))
         moments = f'<div id="vl-moments">{buttons}</div><p>{html.escape(result["query"])}</p>'
-        frames = [(_frame_at(str(p), (s + e) / 2), f"#{i + 1} at {(s + e) / 2:.1f} s") for i, (s, e, _) in enumerate(wins[:3])]
+        mids = [(s + e) / 2 for s, e, _ in wins[:3]]
+        frames = [(f, f"#{i + 1} at {t:.1f} s") for i, (f, t) in enumerate(zip(_frames_at(str(p), mids), mids))]
         result.pop("attention", None)
         return moments, str(fig), [f for f in frames if f[0] is not None], json.dumps(result)
 

@@ -121,13 +121,17 @@ def _open(path: Path):
     return container
 
 
+def _duration(container) -> float:
+    s = container.streams.video[0]
+    if s.duration is not None and s.time_base is not None:
+        return float(s.duration * s.time_base)
+    return float(container.duration or 0) / 1e6
+
+
 def video_duration(path: str | Path) -> float:
     container = _open(Path(path))
     try:
-        s = container.streams.video[0]
-        if s.duration is not None and s.time_base is not None:
-            return float(s.duration * s.time_base)
-        return float(container.duration or 0) / 1e6
+        return _duration(container)
     finally:
         container.close()
 
@@ -145,7 +149,7 @@ def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndar
         scale = SIZE / min(w, h)
         rw, rh = max(SIZE, round(w * scale)), max(SIZE, round(h * scale))
         step = 1.0 / fps
-        total = video_duration(p)
+        total = _duration(container)
         n_done = 0  # samples yielded; sample i is at i / fps and shows the latest frame at or before it
 
         def crop(frame) -> np.ndarray:
