@@ -295,8 +295,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         faults.point(f"epoch{epoch + 1}.end")
         distributed.barrier(dinfo)
     result = TrainResult(run, None, None, history)
+    del step_fn  # the DDP wrapper goes first: see distributed.teardown
+    distributed.teardown(dinfo)
     if not dinfo.is_main:
-        distributed.teardown(dinfo)
         return result
     if splits.test is not None:
         best_model, _, _, _ = load_model(ck / "best", device)
@@ -308,5 +309,4 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     atomic_write_text(run / "result.json", json.dumps(
         {"run_dir": str(run), "test": result.test, "random": result.random, "seconds": round(result.seconds, 1),
          "protocol": protocol.describe()}, indent=1))
-    distributed.teardown(dinfo)
     return result
