@@ -18,7 +18,8 @@ def vlanet(*args, cwd=None):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     run = tmp_path_factory.mktemp("e2e") / "run"
-    r = vlanet("train", *TINY, "--run-dir", run, "--json", "--quiet")
+    # overrides after the options (other tests put them first): both orders must apply them
+    r = vlanet("train", "--run-dir", run, "--json", "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
     return run, json.loads(r.stdout.strip().splitlines()[-1])
 
