@@ -109,7 +109,7 @@ def naive_scores(model: VLANet, batch, vids: list[int], qids: list[int]) -> torc
         p = F.normalize(model.proposal_encoder.fc(pooled), dim=-1) * batch.win_mask[v:v + 1].unsqueeze(-1)
         qe, last = model.query_encoder(batch.words[q:q + 1], batch.word_mask[q:q + 1])
         s, _ = select_surrogates(p, batch.win_mask[v:v + 1], last)
-        out = model.cca(s, batch.win_mask[v:v + 1].any(-1), qe, batch.word_mask[q:q + 1])
+        out = model.cca.reference_forward(s, batch.win_mask[v:v + 1].any(-1), qe, batch.word_mask[q:q + 1])
         scores.append(out.score)
     return torch.cat(scores)
 

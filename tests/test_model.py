@@ -163,6 +163,40 @@ def test_literal_scale_shrinks_features_geometrically():
     assert norms["none"] < 1e-3 and norms["count"] > 0.3
 
 
+@pytest.mark.parametrize("kw", [{}, {"self_attention": False}, {"cross_attention": False}, {"scale": "none"},
+                                {"scale": "residual", "reduce": "mean"}, {"share_weights": True},
+                                {"cascade_steps": 1, "final_q2v": False}, {"vcomp_pool": "mean", "temperature": 3.0}])
+def test_fast_cascade_equals_literal_composition(kw):
+    """forward (one batched product, rescaled sets) == reference_forward (Eqs. 9-13 one by one)."""
+    torch.manual_seed(0)
+    cca = CascadedCrossModalAttention(D, **kw).double()  # float64: equal up to rounding, so tight
+    v, q = torch.randn(3, 6, D, dtype=torch.float64), torch.randn(3, 4, D, dtype=torch.float64)
+    vm, qm = torch.ones(3, 6, dtype=torch.bool), torch.ones(3, 4, dtype=torch.bool)
+    vm[1, 4:], qm[2, 3:] = False, False
+    v, q = v * vm.unsqueeze(-1), q * qm.unsqueeze(-1)
+    fast, ref = cca(v, vm, q, qm), cca.reference_forward(v, vm, q, qm)
+    # sentences given once and indexed per pair: the same as gathering them first
+    idx = torch.tensor([2, 0, 2])
+    by_index = cca(v, vm, q, qm, idx)
+    gathered = cca.reference_forward(v, vm, q[idx], qm[idx])
+    assert torch.allclose(by_index.score, gathered.score, atol=1e-10)
+    assert torch.allclose(by_index.q2v_weights[-1] if by_index.q2v_weights else by_index.element_vla,
+                          gathered.q2v_weights[-1] if gathered.q2v_weights else gathered.element_vla, atol=1e-10)
+    assert torch.allclose(fast.score, ref.score, atol=1e-10)
+    assert torch.allclose(fast.element_vla, ref.element_vla, atol=1e-10)
+    assert torch.allclose(fast.v, ref.v, atol=1e-10) and torch.allclose(fast.q, ref.q, atol=1e-10)
+    assert len(fast.q2v_weights) == len(ref.q2v_weights)
+    for a, b in zip(fast.q2v_weights, ref.q2v_weights):
+        assert torch.allclose(a, b, atol=1e-10)
+    grads = []
+    for out in (fast, ref):
+        cca.zero_grad()
+        out.score.sum().backward()
+        grads.append([p.grad.clone() for p in cca.parameters()])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 # -- masks through the whole network ----------------------------------------------------------
 def tiny_model(**kw):
     cfg = ModelConfig(hidden_dim=D, **kw)

@@ -8,11 +8,14 @@ Equation   What                                   Where
 (3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates(_indexed)
 (7)        VLA function E(x, Y)                   attention.VLA.forward
 (8)        Dense Attention A(X, Y)                attention.DenseAttention.forward
-(9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.forward
-(11)-(12)  Q2V / V2Q cascade                      cca.CascadedCrossModalAttention.forward
-(13)       v_comp and c = E(v_comp, Q)            cca.CascadedCrossModalAttention.forward
+(9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.reference_forward
+(11)-(12)  Q2V / V2Q cascade                      cca.CascadedCrossModalAttention.reference_forward
+(13)       v_comp and c = E(v_comp, Q)            cca.CascadedCrossModalAttention.reference_forward
 (14)       contrastive loss                       loss.contrastive_loss
 =========  =====================================  ===============================
+
+``reference_forward`` composes (7)-(13) literally; ``CascadedCrossModalAttention.forward``, which
+training and inference run, computes the same numbers from one batched product (cca.py explains).
 
 The TGA baseline (Mithun et al., 2019) reuses (1), (2) and (14): tga.TGA.
 """

@@ -43,16 +43,35 @@ class VLA(nn.Module):
         # (W1 x) . (W2 y) = x . (W1^T W2 y) = (W2^T W1 x) . y : project only the smaller set.
         # Same numbers as projecting both sides, but the big video tensor is never projected.
         if x.shape[1] >= y.shape[1]:
-            x, y = x, y @ (self.w2.weight.t() @ self.w1.weight)
+            y = y @ self.bilinear().t()
         else:
-            x, y = x @ (self.w1.weight.t() @ self.w2.weight), y
+            x = x @ self.bilinear()
         b, n, m = x.shape[0], x.shape[1], y.shape[1]
+        # The terms are laid out (B, M, N): y's gradient then comes back contiguous (no copy).
         if b * n * m <= self.chunk_elems:
-            e = torch.tanh(torch.einsum("bnd,bmd->bnm", x, y)).sum(-1)  # Eq. (7)
+            e = torch.tanh(torch.bmm(y, x.transpose(1, 2))).sum(1)  # Eq. (7)
         else:  # long videos: the (B, N, M) term in slices of rows, so memory stays bounded
             rows = max(1, self.chunk_elems // (b * m))
-            e = torch.cat([torch.tanh(torch.einsum("bnd,bmd->bnm", x[:, i:i + rows], y)).sum(-1)
+            e = torch.cat([torch.tanh(torch.bmm(y, x[:, i:i + rows].transpose(1, 2))).sum(1)
                            for i in range(0, n, rows)], dim=1)
+        return self._reduce(e, y_mask)
+
+    def bilinear(self) -> torch.Tensor:
+        """A = W1^T W2 (D, D): the term of Eq. (7) is (W1 x).(W2 y) = x A y^T for row vectors."""
+        return self.w1.weight.t() @ self.w2.weight
+
+    def from_products(self, g: torch.Tensor, x_scale: torch.Tensor, y_scale: torch.Tensor,
+                      y_mask: torch.Tensor) -> torch.Tensor:
+        """Eq. (7) for rescaled sets X = diag(x_scale) X0, Y = diag(y_scale) Y0, from g = X0 A Y0^T.
+
+        g (B, N, M), x_scale (B, N), y_scale (B, M) -> E (B, N).  Equal to ``forward`` on the
+        rescaled sets: (a x).(W y b) = a b (x A y^T).  The cascade uses it (cca.py) because every
+        Dense Attention only rescales the rows of its set.
+        """
+        e = torch.tanh(g * x_scale.unsqueeze(-1) * y_scale.unsqueeze(-2)).sum(-1)
+        return self._reduce(e, y_mask)
+
+    def _reduce(self, e: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
         if self.reduce == "mean":
             e = e / y_mask.sum(-1, keepdim=True).clamp(min=1).to(e.dtype)
         return e
@@ -71,13 +90,15 @@ class DenseAttention(nn.Module):
         self, x: torch.Tensor, x_mask: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, N, D), x_mask (B, N), y (B, M, D), y_mask (B, M) -> (A(X,Y) (B, N, D), weights (B, N))."""
-        e = self.vla(x, y, y_mask) * self.temperature  # (B, N)
-        a = torch.softmax(e.masked_fill(~x_mask, float("-inf")), dim=-1)  # Eq. (8) softmax over n
+        w, a = self.weigh(self.vla(x, y, y_mask), x_mask)
+        return w.unsqueeze(-1) * x, a
+
+    def weigh(self, e: torch.Tensor, x_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. (8) from E (B, N): (the factor row n of X is multiplied by, the softmax weights)."""
+        a = torch.softmax((e * self.temperature).masked_fill(~x_mask, float("-inf")), dim=-1)  # over n
         a = torch.nan_to_num(a) * x_mask  # an all-padding row (never produced by the data) stays 0
         if self.scale == "count":
-            w = a * x_mask.sum(-1, keepdim=True).to(a.dtype)
-        elif self.scale == "residual":
-            w = 1.0 + a
-        else:  # "none": literal Eq. (8)
-            w = a
-        return w.unsqueeze(-1) * x, a
+            return a * x_mask.sum(-1, keepdim=True).to(a.dtype), a
+        if self.scale == "residual":
+            return 1.0 + a, a
+        return a, a  # "none": literal Eq. (8)

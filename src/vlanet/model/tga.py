@@ -49,5 +49,5 @@ class TGA(Encoders):
         v = torch.einsum("pn,pnd->pd", a, p[video_idx])  # attended video
         score = F.cosine_similarity(self.joint_v(v), self.joint_s(s[query_idx]), dim=-1)
         window = torch.arange(k * n_scales, device=p.device).expand(len(video_idx), -1)
-        cca = CCAOutput(score=score, v=p[video_idx], q=query.q[query_idx], q2v_weights=[a])
+        cca = CCAOutput(score=score, q2v_weights=[a], v_base=p[video_idx], q_base=query.q[query_idx])
         return PairOutput(score, a, window, mp, cca)

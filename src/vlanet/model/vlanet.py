@@ -90,13 +90,12 @@ class VLANet(Encoders):
             v = video.proposals[video_idx].reshape(len(video_idx), k * n_scales, d)
             v_mask = video.mask[video_idx].reshape(len(video_idx), k * n_scales)
             window = torch.arange(k * n_scales, device=v.device).expand(len(video_idx), -1)
-        q, q_mask = query.q[query_idx], query.mask[query_idx]
-        out = self.cca(v, v_mask, q, q_mask)  # Eqs. (9)-(13)
+        out = self.cca(v, v_mask, query.q, query.mask, query_idx)  # Eqs. (9)-(13)
         rank = self.cfg.rank_by
         if rank == "q2v_last" and out.q2v_weights:
             scores = out.q2v_weights[-1]
         elif rank == "q2v_mean" and out.q2v_weights:
             scores = torch.stack(out.q2v_weights).mean(0)
         else:  # "vla": E(s_k, Q) per element, also the fallback without cross-attention
-            scores = self.cca.score_vla(v, out.q, q_mask)
+            scores = out.element_vla
         return PairOutput(out.score, scores, window, v_mask, out)
