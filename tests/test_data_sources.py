@@ -140,6 +140,17 @@ def test_complete_order_ranks_groups_then_windows():
     assert idx.tolist() == [2, 1, 0] and sc.tolist() == [0.7, 0.2, 0.2]
 
 
+def test_complete_order_rounds_puts_every_surrogate_first():
+    groups = np.array([0.2, 0.7, 0.5])
+    within = np.array([[0.1, 0.9, 0.3], [0.5, 0.3, 0.8], [0.0, 0.4, 0.2]])
+    mask = np.array([[True, True, True], [True, False, True], [True, True, True]])
+    idx, sc = complete_order(groups, within, mask, "rounds")
+    # round 0: each group's Eq. (3) best in CCA order (1, 2, 0); round 1: second bests; round 2
+    assert idx.tolist() == [5, 7, 1, 3, 8, 2, 6, 0]
+    assert np.all(np.diff(sc) <= 0) and sc[:3].tolist() == [0.7, 0.5, 0.2]
+    assert sorted(idx.tolist()) == sorted(complete_order(groups, within, mask)[0].tolist())
+
+
 def test_shipped_configs_load():
     for f in sorted((REPO / "configs").glob("*.yaml")):
         cfg = load_config(f)

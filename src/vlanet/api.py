@@ -121,7 +121,8 @@ class Predictor:
         q = self.model.encode_query(torch.tensor([ids], device=dev), torch.ones(1, len(ids), dtype=torch.bool, device=dev))
         zero = torch.zeros(1, dtype=torch.long, device=dev)
         out = self.model.score_pairs(video.encoding, q, zero, zero)
-        wins, sc = PairRanker(video.encoding, q, out, self.cfg.eval.complete_ranking).windows(0, video.windows)
+        wins, sc = PairRanker(video.encoding, q, out, self.cfg.eval.complete_ranking,
+                              order=self.cfg.eval.complete_order).windows(0, video.windows)
         row = prediction_row(Query(None, video.source, query, video.duration), wins, sc, self.cfg.eval.nms, topk)
         result: dict[str, Any] = {"query": query, "duration": video.duration, "pred_relevant_windows": row["pred_relevant_windows"]}
         if return_attention:

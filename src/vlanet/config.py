@@ -105,6 +105,9 @@ class EvalConfig:
     # Rank every proposal, not only the K surrogates: groups by their CCA score, then the
     # windows of a group by their Eq. (3) score. DiDeMo's protocol needs all 21 ranked.
     complete_ranking: bool = False
+    # With complete_ranking: 'groups' ranks all windows of the best group, then the next group's;
+    # 'rounds' ranks the K surrogates first (CCA order), then every group's second window, ...
+    complete_order: str = "groups"
     batch_size: int = 128
     recall_at: list[int] = field(default_factory=lambda: [1, 5])
     iou_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
@@ -135,6 +138,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.vla_reduce": ("sum", "mean"),
     "model.vcomp_pool": ("sum", "mean"),
     "model.rank_by": ("q2v_last", "q2v_mean", "vla"),
+    "eval.complete_order": ("groups", "rounds"),
     "train.negatives": ("both", "query", "video"),
     "train.negative_reduce": ("mean", "max"),
     "train.device": ("cpu", "cuda", "auto"),

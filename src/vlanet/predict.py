@@ -27,21 +27,38 @@ class PredictOutput:
     neg_score: float  # mean c over one mismatched (other video) pair per query
 
 
-def complete_order(group_scores: np.ndarray, window_scores: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rank all K*L proposals: groups by their CCA score, then windows in a group by Eq. (3).
+def complete_order(group_scores: np.ndarray, window_scores: np.ndarray, mask: np.ndarray,
+                   order: str = "groups") -> tuple[np.ndarray, np.ndarray]:
+    """Rank all K*L proposals from the CCA score of each group and the Eq. (3) score of each window.
 
-    group_scores (K,) (-inf = no group), window_scores (K, L), mask (K, L).  Returns the flat
-    window indices in rank order and a score for each (its group's score; ties keep the order).
+    group_scores (K,) (-inf = no group), window_scores (K, L), mask (K, L).  ``order``:
+    'groups': every window of the best group (by Eq. 3), then every window of the next group;
+    'rounds': the K surrogates (each group's Eq. 3 best) in CCA order, then each group's
+    second-best window in CCA order, and so on.  Returns the flat window indices in rank order
+    and a score for each, decreasing along the ranking (the group's score, lowered by whole
+    multiples of the score range per round with 'rounds').
     """
     n_scales = window_scores.shape[1]
-    idx, sc = [], []
-    for k in np.argsort(-group_scores, kind="stable"):
-        if not np.isfinite(group_scores[k]):
-            continue
+    groups = [k for k in np.argsort(-group_scores, kind="stable") if np.isfinite(group_scores[k])]
+    ranked = {}  # group -> its windows, best first
+    for k in groups:
         valid = np.flatnonzero(mask[k])
-        for l in valid[np.argsort(-window_scores[k, valid], kind="stable")]:
-            idx.append(k * n_scales + l)
-            sc.append(group_scores[k])
+        ranked[k] = valid[np.argsort(-window_scores[k, valid], kind="stable")]
+    idx, sc = [], []
+    if order == "groups":
+        for k in groups:
+            idx += [k * n_scales + l for l in ranked[k]]
+            sc += [group_scores[k]] * len(ranked[k])
+    elif order == "rounds":
+        finite = group_scores[np.isfinite(group_scores)]
+        step = float(finite.max() - finite.min()) + 1.0 if len(finite) else 1.0
+        for r in range(n_scales):
+            for k in groups:
+                if r < len(ranked[k]):
+                    idx.append(k * n_scales + ranked[k][r])
+                    sc.append(group_scores[k] - r * step)
+    else:
+        raise ValueError(f"complete ranking order {order!r}")
     return np.asarray(idx, dtype=np.int64), np.asarray(sc, dtype=np.float64)
 
 
@@ -50,7 +67,8 @@ class PairRanker:
     ranking of the video elements mapped back to their windows (Sec. 3.1, test time), or with
     ``complete`` every proposal (see ``complete_order``)."""
 
-    def __init__(self, video, query, out, complete: bool, video_of: torch.Tensor | None = None):
+    def __init__(self, video, query, out, complete: bool, video_of: torch.Tensor | None = None,
+                 order: str = "groups"):
         """``video_of[j]``: index into ``video`` of query j's video (default: j)."""
         b = query.q.shape[0]
         if video_of is None:
@@ -58,6 +76,7 @@ class PairRanker:
         self.scores = out.element_scores[:b].float().masked_fill(~out.element_mask[:b], float("-inf")).cpu().numpy()
         self.win_idx = out.element_window[:b].cpu().numpy()
         # complete ranking applies when the elements are the K surrogates (not all K*L proposals)
+        self.order = order
         self.complete = complete and out.element_scores.shape[1] == video.proposals.shape[1] and video.proposals.shape[2] > 1
         if self.complete:  # Eq. (3) score of every proposal orders the windows inside each group
             self.eq3 = torch.einsum("bkld,bd->bkl", video.proposals[video_of], query.last).float().cpu().numpy()
@@ -68,7 +87,7 @@ class PairRanker:
         flat = grid.reshape(-1, 2)
         if self.complete:
             kk = grid.shape[0]
-            order, sc = complete_order(self.scores[j][:kk], self.eq3[j, :kk], self.mask[j, :kk])
+            order, sc = complete_order(self.scores[j][:kk], self.eq3[j, :kk], self.mask[j, :kk], self.order)
             return flat[order], sc
         ok = np.isfinite(self.scores[j])
         return flat[self.win_idx[j][ok]], self.scores[j][ok]
@@ -120,7 +139,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
         pos += float(out.score[:b].sum())
         neg += float(out.score[b:].sum())
         n_neg += int(valid.sum())
-        ranker = PairRanker(video, query, out, cfg.complete_ranking, vid_of)
+        ranker = PairRanker(video, query, out, cfg.complete_ranking, vid_of, cfg.complete_order)
         for j, i in enumerate(batch.index):
             wins, sc = ranker.windows(j, ds.video(i).windows)
             rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)
