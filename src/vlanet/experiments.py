@@ -52,6 +52,7 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Prior (moment frequency)", "prior"),
             Row("TGA", "train", ["model.name=tga"], paper=[12.19, 39.74, 24.92]),
             Row("VLANet", "train", [], paper=[19.32, 65.68, 25.33]),
+            Row("VLANet w/o surrogate (ours)", "train", ["model.surrogate=false"]),
         ],
     },
     "table3": {
@@ -100,10 +101,21 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "
                          f"eval.protocol={base.eval.protocol} (use e.g. configs/didemo_sim.yaml for table2)")
+    from vlanet.config import dump_config
+
     results = []
+    done: dict[str, tuple[str, dict[str, float]]] = {}  # resolved config -> (first row, its metrics)
     for row in spec["rows"]:
+        key = dump_config(load_config(data_config, [*overrides, *row.overrides])) if row.kind == "train" else None
+        if key in done:  # e.g. Table 3's "full model" is its "stride 8" row when the config has stride 8
+            first, metrics = done[key]
+            log(f"[{name}] {row.label}: the same configuration as '{first}', not run again")
+            results.append((row.label, metrics, row.paper, f"same run as '{first}'"))
+            continue
         log(f"[{name}] {row.label}")
         metrics, note = _row(row, data_config, overrides, out, spec["protocol"], progress)
+        if key is not None:
+            done[key] = (row.label, metrics)
         results.append((row.label, metrics, row.paper, note))
     text = markdown_table(spec["title"], spec["keys"], results)
     from vlanet.io import atomic_write_text

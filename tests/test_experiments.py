@@ -1,0 +1,71 @@
+"""`vlanet experiment` and `vlanet compare` through the real command line, on tiny synthetic data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+TINY = ["data.synthetic_train_videos=30", "data.synthetic_test_videos=8", "data.synthetic_dim=16",
+        "model.hidden_dim=16", "train.batch_size=16", "train.epochs=1", "eval.batch_size=16"]
+
+
+def vlanet(*args, kill_at=None):
+    env = dict(os.environ)
+    env.pop("VLANET_KILL_AT", None)
+    if kill_at:
+        env["VLANET_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-m", "vlanet", *map(str, args)], capture_output=True, text=True, env=env)
+
+
+def table_rows(md: str) -> dict[str, list[str]]:
+    """Body rows of the Markdown table by label (the header and separator lines dropped)."""
+    lines = [x for x in md.splitlines() if x.startswith("|")][2:]
+    return {c[0]: c[1:] for c in ([s.strip() for s in x.strip().strip("|").split("|")] for x in lines)}
+
+
+def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_path):
+    out = tmp_path / "t1"
+    # interrupted inside the first training row (TGA), after its first checkpoint
+    r = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY, kill_at="epoch1.end")
+    assert r.returncode != 0 and (out / "tga" / "checkpoints" / "last").exists()
+    assert not (out / "tga" / "result.json").exists() and not (out / "table1.md").exists()
+    r = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY)
+    assert r.returncode == 0, r.stderr
+    rows = table_rows((out / "table1.md").read_text())
+    assert r.stdout.strip().splitlines()[0] in (out / "table1.md").read_text()
+    for label in ("Random", "Prior (blind)", "Oracle (best proposal)", "TGA", "VLANet"):
+        assert label in rows, label
+        float(rows[label][1])  # R@1,IoU=0.5 is a number
+    assert float(rows["Oracle (best proposal)"][1]) >= float(rows["VLANet"][1])
+    assert "cached" not in rows["TGA"][-1]
+    t = time.perf_counter()
+    again = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY)
+    assert again.returncode == 0, again.stderr
+    rows2 = table_rows((out / "table1.md").read_text())
+    assert "cached run" in rows2["VLANet"][-1] and "cached run" in rows2["TGA"][-1]
+    assert rows2["VLANet"][:6] == rows["VLANet"][:6]
+    assert time.perf_counter() - t < 60
+    # compare builds a table from the finished runs
+    c = vlanet("compare", out / "tga", out / "vlanet")
+    assert c.returncode == 0 and "tga" in c.stdout and "vlanet" in c.stdout
+
+
+def test_table3_runs_an_identical_configuration_once(tmp_path):
+    out = tmp_path / "t3"
+    r = vlanet("experiment", "table3", "--out", out, "--quiet", *TINY)
+    assert r.returncode == 0, r.stderr
+    rows = table_rows((out / "table3.md").read_text())
+    assert len(rows) == 11
+    # the default config has stride 8 and windows (176, 208, 240): the full model is that row
+    assert "same run as 'stride 8, window (176, 208, 240)'" in rows["full model"][-1]
+    assert rows["full model"][:6] == rows["stride 8, window (176, 208, 240)"][:6]
+    assert not (out / "full-model").exists()
+    assert (out / "w-o-surrogate" / "result.json").is_file()
+
+
+def test_table2_needs_a_didemo_dataset(tmp_path):
+    r = vlanet("experiment", "table2", "--out", tmp_path / "t2", *TINY)
+    assert r.returncode == 2
+    assert "table2 needs a didemo dataset" in r.stderr and len(r.stderr.strip().splitlines()) == 1
