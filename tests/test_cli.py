@@ -55,6 +55,13 @@ def test_predict_then_evaluate_reproduces_training_numbers(trained, tmp_path):
     assert json.loads(r.stdout) == res["test"]
     r = vlanet("evaluate", preds, gt)
     assert "nms=none" in r.stdout and "hit=IoU>=m" in r.stdout
+    # the ranking rule is a test-time choice; other model fields are refused
+    other = tmp_path / "vla.jsonl"
+    r = vlanet("predict", "--checkpoint", run, "--out", other, "--quiet", "model.rank_by=vla")
+    assert r.returncode == 0, r.stderr
+    assert other.read_text() != preds.read_text()
+    r = vlanet("predict", "--checkpoint", run, "--out", other, "--quiet", "model.hidden_dim=8")
+    assert r.returncode == 2 and "model.rank_by" in r.stderr
 
 
 def test_resume_continues_to_more_epochs(trained, tmp_path):

@@ -105,10 +105,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     model, cfg, words, meta = load_model(args.checkpoint)
     for item in args.overrides:
-        if not item.startswith(("data.", "eval.")):
-            raise InputError(f"override '{item}': predict accepts data.* and eval.* overrides only")
+        if not item.startswith(("data.", "eval.", "model.rank_by=")):
+            raise InputError(f"override '{item}': predict accepts data.*, eval.* and model.rank_by overrides only")
         apply_override(cfg, item)
     validate(cfg, "overrides")
+    if hasattr(model, "cfg"):
+        model.cfg.rank_by = cfg.model.rank_by  # which CCA weights rank proposals: a test-time choice
     device = resolve_device(cfg.train.device)
     model.to(device)
     need = ("train", "val") if args.split in ("train", "val") else (args.split,)
@@ -435,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="predictions JSONL")
     pr.add_argument("--gt-out", help="also write the split's ground truth JSONL")
     pr.add_argument("--quiet", action="store_true")
-    pr.add_argument("overrides", nargs="*", help="data.* / eval.* overrides (e.g. data.test=other.jsonl)")
+    pr.add_argument("overrides", nargs="*", help="data.* / eval.* / model.rank_by overrides (e.g. data.test=other.jsonl)")
     pr.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="score a predictions JSONL against a ground-truth JSONL")
