@@ -189,7 +189,7 @@ CASES: list[Case] = [
     ("cli-evaluate-missing-gt", lambda w: ["evaluate", str(w.preds)], ["ground_truth"]),
     ("cli-bad-nms", lambda w: ["evaluate", str(w.preds), str(w.test), "--nms", "lots"], ["--nms"]),
     ("cli-resume-not-a-run", lambda w: ["train", "--resume", str(w.root)], ["not a run directory"]),
-    ("cli-predict-override-section", lambda w: (lambda ck: _predict(w, ck, "train.lr=1"))(_ckpt(w)), ["train.lr=1", "data.* and eval.*"]),
+    ("cli-predict-override-section", lambda w: (lambda ck: _predict(w, ck, "train.lr=1"))(_ckpt(w)), ["train.lr=1", "data.*, eval.* and model.rank_by"]),
     ("cli-baseline-prior-without-train", lambda w: ["baseline", "prior", "--gt", str(w.test), "--out", str(w.out)], ["prior", "train"]),
 ]
 
