@@ -108,9 +108,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not item.startswith(("data.", "eval.", "model.rank_by=")):
             raise InputError(f"override '{item}': predict accepts data.*, eval.* and model.rank_by overrides only")
         apply_override(cfg, item)
-    validate(cfg, "overrides")
-    if hasattr(model, "cfg"):
-        model.cfg.rank_by = cfg.model.rank_by  # which CCA weights rank proposals: a test-time choice
+    validate(cfg, "overrides")  # in place: cfg.model is the model's own config, so rank_by applies
     device = resolve_device(cfg.train.device)
     model.to(device)
     need = ("train", "val") if args.split in ("train", "val") else (args.split,)

@@ -81,10 +81,10 @@ class CascadedCrossModalAttention(nn.Module):
         self.vcomp_pool = vcomp_pool
 
     def _pool(self, x: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
-        """Eq. (13)'s v_comp = sum_k (of x (P, K, ...)), or the mean with ``vcomp_pool='mean'``."""
-        pooled = (x * v_mask.view(*v_mask.shape, *([1] * (x.dim() - 2))).to(x.dtype)).sum(1)
+        """Eq. (13)'s v_comp = sum_k x_k for x (P, K, C), or the mean with ``vcomp_pool='mean'``."""
+        pooled = (x * v_mask.unsqueeze(-1).to(x.dtype)).sum(1)
         if self.vcomp_pool == "mean":
-            pooled = pooled / v_mask.sum(1).clamp(min=1).to(x.dtype).view(-1, *([1] * (pooled.dim() - 1)))
+            pooled = pooled / v_mask.sum(1, keepdim=True).clamp(min=1).to(x.dtype)
         return pooled
 
     def forward(self, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor, q_mask: torch.Tensor,
