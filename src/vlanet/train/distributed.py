@@ -75,10 +75,10 @@ def teardown(info: DistInfo) -> None:
 
     Order matters with gloo: if a DDP Reducer holds the last reference to the process group, its
     destructor joins gloo's worker threads while holding the GIL, and a worker that is still
-    freeing the tensors of the last collective waits for the GIL: the rank hangs at exit
-    (seen 1 run in 10 on a loaded 2-core machine; tests/test_distributed.py).  So the wrapper is
-    collected first, while the group is still registered, and the last reference then goes with
-    ``destroy_process_group``, whose binding releases the GIL.
+    freeing the tensors of the last collective waits for the GIL: the rank hangs at exit (1 run
+    in 2 to 4 on a loaded 2-core machine before this order; tests/test_distributed.py).  So the
+    wrapper is collected first, while the group is still registered, and the last reference then
+    goes with ``destroy_process_group``, whose binding releases the GIL.
     """
     if info.enabled and dist.is_initialized():
         gc.collect()  # a DDP wrapper caught in a reference cycle goes now, not at some later collection
