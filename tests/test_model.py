@@ -11,6 +11,7 @@ from vlanet.model import VLANet
 from vlanet.model.attention import VLA, DenseAttention
 from vlanet.model.cca import CascadedCrossModalAttention
 from vlanet.model.loss import contrastive_loss
+from vlanet.model import proposals
 from vlanet.model.proposals import ProposalEncoder, pool_windows
 from vlanet.model.surrogate import select_surrogates, select_surrogates_indexed
 from vlanet.model.text import QueryEncoder
@@ -54,7 +55,15 @@ def naive_pool(rows, a, b):
     return total / (b - a)
 
 
-def test_pool_windows_integer_windows_are_plain_means():
+@pytest.fixture(params=["matmul", "prefix-sums"])
+def pool_method(request, monkeypatch):
+    """pool_windows has two ways to the same numbers; run the pooling tests through both."""
+    if request.param == "prefix-sums":
+        monkeypatch.setattr(proposals, "POOL_MATMUL_ELEMS", 0)
+    return request.param
+
+
+def test_pool_windows_integer_windows_are_plain_means(pool_method):
     rows = torch.randn(1, 10, 4)
     win = torch.tensor([[[[2.0, 5.0], [0.0, 10.0]]]])
     out = pool_windows(rows, torch.ones(1, 10, dtype=torch.bool), win)
@@ -62,7 +71,7 @@ def test_pool_windows_integer_windows_are_plain_means():
     assert torch.allclose(out[0, 0, 1], rows[0].mean(0), atol=1e-5)
 
 
-def test_pool_windows_fractional_edges_match_naive_loop():
+def test_pool_windows_fractional_edges_match_naive_loop(pool_method):
     rows = torch.randn(2, 12, 5)
     row_mask = torch.ones(2, 12, dtype=torch.bool)
     row_mask[1, 9:] = False  # second video has 9 rows; windows past them are clamped
@@ -73,6 +82,26 @@ def test_pool_windows_fractional_edges_match_naive_loop():
         for k in range(3):
             a, e = float(win[b, k, 0, 0]), min(float(win[b, k, 0, 1]), n)
             assert torch.allclose(out[b, k, 0].double(), naive_pool(rows[b, :n], a, e), atol=1e-5)
+
+
+def test_pool_windows_too_narrow_window_is_its_row(pool_method):
+    rows = torch.randn(1, 6, 3)
+    win = torch.tensor([[[[2.4, 2.4004], [5.9995, 6.0]]]])
+    out = pool_windows(rows, torch.ones(1, 6, dtype=torch.bool), win)
+    assert torch.equal(out[0, 0, 0], rows[0, 2]) and torch.equal(out[0, 0, 1], rows[0, 5])
+
+
+def test_pool_windows_methods_agree_on_long_random_windows():
+    torch.manual_seed(0)
+    rows = torch.randn(3, 40, 8, dtype=torch.float64)
+    row_mask = torch.arange(40) < torch.tensor([40, 31, 7]).unsqueeze(1)
+    lo = torch.rand(3, 25, 3, dtype=torch.float64) * 42
+    win = torch.stack([lo, lo + torch.rand(3, 25, 3, dtype=torch.float64) * 20], -1)
+    by_matmul = pool_windows(rows, row_mask, win)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(proposals, "POOL_MATMUL_ELEMS", 0)
+        by_prefix = pool_windows(rows, row_mask, win)
+    assert torch.allclose(by_matmul, by_prefix, atol=1e-10)
 
 
 def test_project_then_pool_equals_pool_then_project():

@@ -54,7 +54,7 @@ class VLA(nn.Module):
             rows = max(1, self.chunk_elems // (b * m))
             e = torch.cat([torch.tanh(torch.bmm(y, x[:, i:i + rows].transpose(1, 2))).sum(1)
                            for i in range(0, n, rows)], dim=1)
-        return self._reduce(e, y_mask)
+        return self.normalise(e, y_mask)
 
     def bilinear(self) -> torch.Tensor:
         """A = W1^T W2 (D, D): the term of Eq. (7) is (W1 x).(W2 y) = x A y^T for row vectors."""
@@ -69,9 +69,11 @@ class VLA(nn.Module):
         Dense Attention only rescales the rows of its set.
         """
         e = torch.tanh(g * x_scale.unsqueeze(-1) * y_scale.unsqueeze(-2)).sum(-1)
-        return self._reduce(e, y_mask)
+        return self.normalise(e, y_mask)
 
-    def _reduce(self, e: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
+    def normalise(self, e: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
+        """Eq. (7) from the summed terms e (B, N): unchanged for 'sum', divided by the number of
+        valid y_m for 'mean'."""
         if self.reduce == "mean":
             e = e / y_mask.sum(-1, keepdim=True).clamp(min=1).to(e.dtype)
         return e

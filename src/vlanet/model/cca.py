@@ -56,6 +56,20 @@ class CCAOutput:
         return self.q_base if self.q_scale is None else self.q_scale.unsqueeze(-1) * self.q_base
 
 
+class _BmmNT(torch.autograd.Function):
+    """a @ b^T for batches a (B, N, D), b (B, M, D), with both gradients contiguous."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.bmm(a, b.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = ctx.saved_tensors
+        return torch.bmm(grad, b), torch.bmm(grad.transpose(1, 2), a)
+
+
 class CascadedCrossModalAttention(nn.Module):
     def __init__(
         self, dim: int, *, self_attention: bool = True, cross_attention: bool = True,
@@ -88,23 +102,45 @@ class CascadedCrossModalAttention(nn.Module):
         return pooled
 
     def forward(self, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor, q_mask: torch.Tensor,
-                q_index: torch.Tensor | None = None) -> CCAOutput:
-        """v (P, K, D), v_mask (P, K); q (B, M, D), q_mask (B, M), pair p uses sentence q_index[p]
-        (None: B = P, one sentence per pair).  Padded elements are zero vectors."""
-        cv = v.new_ones(v.shape[:2])  # V = diag(cv) v throughout
+                q_index: torch.Tensor | None = None, v_index: torch.Tensor | None = None) -> CCAOutput:
+        """v (P, K, D) the elements of each pair, or with ``v_index`` (P, K) a table (R, D) whose
+        rows v[v_index[p]] are pair p's elements (surrogates are rows of the proposal table, so
+        V2V's projection is done once per proposal rather than once per pair).  v_mask (P, K);
+        q (B, M, D), q_mask (B, M), pair p uses sentence q_index[p] (None: B = P, one sentence per
+        pair).  Padded elements are zero vectors."""
+        d = v.shape[-1]
+        if v_index is None:
+            v_index = torch.arange(v.shape[0] * v.shape[1], device=v.device).view(v.shape[:2])
+            v = v.reshape(-1, d)
+        if q_index is None:
+            q_index = torch.arange(q.shape[0], device=q.device)
+        n_pairs, k = v_index.shape
         cq = q.new_ones(q.shape[:2])  # Q = diag(cq) q
         if self.self_attention:
-            cv, _ = self.v2v.weigh(self.v2v.vla(v, v, v_mask), v_mask)  # Eq. (9)
             cq, _ = self.q2q.weigh(self.q2q.vla(q, q, q_mask), q_mask)  # Eq. (10), once per sentence
-        # <v_k A q_m> for every unit that pairs video with words, in one product: (P, K, M) each.
-        # Q2V and Eq. (13) attend the video with the words (video on the x side of Eq. 7: q A^T);
-        # V2Q attends the words with the video (words on the x side: q A).  The words are
-        # projected once per sentence, then gathered per pair.
+        # Every product the CCA needs has pair p's elements V0 on the left, so one batched matmul
+        # gives them all: against the elements themselves projected by V2V's A (Eq. 9), and
+        # against the words projected by every unit that pairs video with words.  Q2V and
+        # Eq. (13) attend the video with the words (video on the x side of Eq. 7: q A^T); V2Q
+        # attends the words with the video (words on the x side: q A).  Both tables are projected
+        # once (per proposal, per sentence) and gathered per pair.
         sides = [(u.vla, True) for u in self.q2v] + [(u.vla, False) for u in self.v2q] + [(self.score_vla, True)]
         z = torch.cat([q @ (vla.bilinear().t() if video_x else vla.bilinear()) for vla, video_x in sides], dim=1)
-        if q_index is not None:
-            z, q, q_mask, cq = z[q_index], q[q_index], q_mask[q_index], cq[q_index]
-        g = torch.bmm(v, z.transpose(1, 2)).split(q.shape[1], dim=2)
+        n_words = z.shape[1]
+        right = [z.reshape(-1, d)]
+        right_index = [q_index.unsqueeze(1) * n_words + torch.arange(n_words, device=q.device)]
+        if self.self_attention:
+            right_index = [v_index, right_index[0] + v.shape[0]]
+            right.insert(0, v @ self.v2v.vla.bilinear().t())
+        right_index = torch.cat(right_index, dim=1)
+        v0 = v.index_select(0, v_index.reshape(-1)).view(n_pairs, k, d)
+        rhs = torch.cat(right).index_select(0, right_index.reshape(-1)).view(n_pairs, -1, d)
+        e_v2v, g = self._products(v0, rhs, k if self.self_attention else 0)
+        q_mask, cq = q_mask[q_index], cq[q_index]
+        cv = v.new_ones(n_pairs, k)  # V = diag(cv) V0 throughout
+        if self.self_attention:
+            cv, _ = self.v2v.weigh(self.v2v.vla.normalise(e_v2v, v_mask), v_mask)  # Eq. (9)
+        g = g.split(q.shape[1], dim=2)
         g_q2v, g_v2q, g_score = g[:len(self.q2v)], g[len(self.q2v):-1], g[-1]
         weights: list[torch.Tensor] = []
         for i in range(self.n_q2v):
@@ -121,7 +157,26 @@ class CascadedCrossModalAttention(nn.Module):
         g_comp = self._pool(cv.unsqueeze(-1) * g_score, v_mask)  # (P, M)
         c = self.score_vla.from_products(g_comp.unsqueeze(1), cv.new_ones(len(cv), 1), cq, q_mask).squeeze(1)
         element_vla = self.score_vla.from_products(g_score, cv, cq, q_mask)  # E(V_k, Q), ranking option 'vla'
-        return CCAOutput(c, weights, v, q, cv, cq, element_vla)
+        return CCAOutput(c, weights, v0, q[q_index], cv, cq, element_vla)
+
+    @staticmethod
+    def _products(v0: torch.Tensor, rhs: torch.Tensor, n_self: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """v0 (P, K, D) against rhs (P, n_self + W, D): the V2V terms of Eq. (7) summed over the
+        first n_self rows of rhs, tanh(v0_k A v0_j) -> (P, K), and the other products (P, K, W).
+
+        The products are laid out (P, n_self + W, K), and _BmmNT returns both gradients contiguous
+        (autograd's bmm against a transposed view would hand v0's back transposed, then copy it).  Long videos (V2V is quadratic in K) go in slices of K, so the
+        (P, K, K) term never exists at once beyond ``VLA.chunk_elems`` elements.
+        """
+        n_pairs, k = v0.shape[:2]
+        cols = max(1, VLA.chunk_elems // max(1, n_pairs * rhs.shape[1]))
+        e, g = [], []
+        for i in range(0, k, cols):
+            prod = _BmmNT.apply(rhs, v0[:, i:i + cols])  # (P, n_self + W, cols)
+            e.append(torch.tanh(prod[:, :n_self]).sum(1))
+            g.append(prod[:, n_self:])
+        e, g = (e[0], g[0]) if len(e) == 1 else (torch.cat(e, 1), torch.cat(g, 2))
+        return e, g.transpose(1, 2)
 
     def reference_forward(self, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor, q_mask: torch.Tensor,
                           q_index: torch.Tensor | None = None) -> CCAOutput:

@@ -13,8 +13,12 @@ with the fraction of it that lies inside.  This handles the 8-frame stride again
 C3D rows without rounding.
 
 Order of operations: because FC is affine and the pooling weights sum to 1,
-FC(mean(x)) == mean(FC(x)).  We project the T rows once and pool with prefix sums, costing
-O(T*F*D + K*L*D) instead of O(K*L*F*D) -- same numbers, ~4x fewer FLOPs at the paper setting.
+FC(mean(x)) == mean(FC(x)).  We project the T rows once and pool after, costing
+O(T*F*D + K*L*T*D) instead of O(K*L*F*D) -- same numbers, ~4x fewer FLOPs at the paper setting.
+
+How the pooling is computed: as one batched product of the (K*L, T) overlap weights with the
+rows (fast: a matmul), or, when that weight matrix would exceed ``POOL_MATMUL_ELEMS`` elements
+(hour-long videos), from prefix sums in O(K*L*D) time and memory.  Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -24,34 +28,40 @@ import torch.nn.functional as F
 from torch import nn
 
 
+POOL_MATMUL_ELEMS = 1 << 23  # largest (B, K*L, T) weight matrix pool_windows builds (32 MB)
+
+
 def pool_windows(rows: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
     """Exact mean of piecewise-constant ``rows`` (B, T, D) over ``windows`` (B, K, L, 2) -> (B, K, L, D).
 
     Rows outside ``row_mask`` (padding) are never inside a valid window: edges are clamped to
-    each video's own length.
+    each video's own length.  A window narrower than 1/1000 of a row is the row it sits in
+    (avoids 0/0).
     """
     b, t, d = rows.shape
     rows = rows * row_mask.unsqueeze(-1)
-    n_rows = row_mask.sum(1).to(rows.dtype)  # (B,)
+    n_rows = row_mask.sum(1).to(rows.dtype).view(b, 1, 1)
+    lo = torch.minimum(windows[..., 0].clamp(min=0), n_rows)  # (B, K, L)
+    hi = torch.minimum(windows[..., 1].clamp(min=0), n_rows)
+    width = (hi - lo).unsqueeze(-1)
+    point = lo.floor().long().clamp(max=t - 1)  # the row a too-narrow window sits in
+    if b * lo[0].numel() * t <= POOL_MATMUL_ELEMS:
+        edges = torch.arange(t, dtype=rows.dtype, device=rows.device)  # row t covers [t, t+1)
+        weight = (torch.minimum(hi.unsqueeze(-1), edges + 1) - torch.maximum(lo.unsqueeze(-1), edges)).clamp(min=0)
+        weight = torch.where(width > 1e-3, weight / width.clamp(min=1e-3),
+                             (edges == point.unsqueeze(-1)).to(rows.dtype))  # (B, K, L, T)
+        return torch.bmm(weight.view(b, -1, t), rows).view(*lo.shape, d)
     csum = torch.cat([rows.new_zeros(b, 1, d), rows.cumsum(1)], dim=1)  # (B, T+1, D)
-    lo = torch.minimum(windows[..., 0].clamp(min=0), n_rows.view(b, 1, 1))
-    hi = torch.minimum(windows[..., 1].clamp(min=0), n_rows.view(b, 1, 1))
+
+    def take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:  # rows of x (B, *, D) at idx (B, K, L)
+        return torch.gather(x, 1, idx.view(b, -1, 1).expand(-1, -1, d)).view(*idx.shape, d)
 
     def integral(x: torch.Tensor) -> torch.Tensor:  # int_0^x f, x (B, K, L) -> (B, K, L, D)
         idx = x.floor().long().clamp(max=t - 1)
-        frac = (x - idx.to(x.dtype)).unsqueeze(-1)
-        flat = idx.view(b, -1)
-        c = torch.gather(csum, 1, flat.unsqueeze(-1).expand(-1, -1, d)).view(*x.shape, d)
-        r = torch.gather(rows, 1, flat.unsqueeze(-1).expand(-1, -1, d)).view(*x.shape, d)
-        return c + frac * r
+        return take(csum, idx) + (x - idx.to(x.dtype)).unsqueeze(-1) * take(rows, idx)
 
-    width = (hi - lo).unsqueeze(-1)
     pooled = (integral(hi) - integral(lo)) / width.clamp(min=1e-3)
-    # A window narrower than 1/1000 of a row is the row it sits in (avoids 0/0).
-    point = torch.gather(
-        rows, 1, lo.floor().long().clamp(max=t - 1).view(b, -1).unsqueeze(-1).expand(-1, -1, d)
-    ).view(*lo.shape, d)
-    return torch.where(width > 1e-3, pooled, point)
+    return torch.where(width > 1e-3, pooled, take(rows, point))
 
 
 class ProposalEncoder(nn.Module):

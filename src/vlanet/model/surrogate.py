@@ -33,9 +33,22 @@ def select_surrogates_indexed(
 
     proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).
     """
+    rows, best = surrogate_rows(proposals, prop_mask, w_last, video_idx, query_idx)
+    return proposals.reshape(-1, proposals.shape[-1])[rows], best
+
+
+def surrogate_rows(
+    proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
+    video_idx: torch.Tensor, query_idx: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eqs. (3)-(6) as indices: s_k of pair p is row rows[p, k] of proposals.reshape(-1, D).
+
+    Returns (rows (P, K), l' (P, K)).  The CCA gathers the rows itself (cca.py), so per-proposal
+    work is done once per proposal, not once per pair.
+    """
+    bv, k, n_scales, _ = proposals.shape
     scores = torch.einsum("bkld,qd->bqkl", proposals, w_last)[video_idx, query_idx]  # Eq. (3) (P, K, L)
     scores = scores.masked_fill(~prop_mask[video_idx], float("-inf"))
     best = scores.argmax(-1)  # Eq. (4)
-    k = torch.arange(proposals.shape[1], device=proposals.device)
-    s = proposals[video_idx[:, None], k[None, :], best]  # Eqs. (5)-(6) (P, K, D)
-    return s, best
+    groups = torch.arange(k, device=proposals.device) * n_scales
+    return (video_idx.unsqueeze(1) * (k * n_scales) + groups + best), best  # Eqs. (5)-(6)

@@ -18,7 +18,7 @@ from torch import nn
 from vlanet.config import ModelConfig
 from vlanet.model.cca import CascadedCrossModalAttention, CCAOutput
 from vlanet.model.proposals import ProposalEncoder
-from vlanet.model.surrogate import select_surrogates_indexed
+from vlanet.model.surrogate import surrogate_rows
 from vlanet.model.text import QueryEncoder
 
 
@@ -81,16 +81,17 @@ class VLANet(Encoders):
                     video_idx: torch.Tensor, query_idx: torch.Tensor) -> PairOutput:
         """Run Eqs. (3)-(13) on pairs (video_idx[p], query_idx[p]); indices are (P,) long tensors."""
         bv, k, n_scales, d = video.proposals.shape
+        table = video.proposals.reshape(-1, d)  # every proposal of the batch, one row each
         if self.cfg.surrogate:
-            v, best = select_surrogates_indexed(  # Eqs. (3)-(6)
+            rows, best = surrogate_rows(  # Eqs. (3)-(6): s_k is row rows[p, k] of the table
                 video.proposals, video.mask, query.last, video_idx, query_idx)
             v_mask = video.mask[video_idx].any(-1)  # (P, K)
-            window = torch.arange(k, device=v.device) * n_scales + best  # (P, K)
+            window = torch.arange(k, device=rows.device) * n_scales + best  # (P, K)
         else:  # "w/o surrogate": every proposal is an element (Table 3)
-            v = video.proposals[video_idx].reshape(len(video_idx), k * n_scales, d)
+            window = torch.arange(k * n_scales, device=table.device).expand(len(video_idx), -1)
+            rows = video_idx.unsqueeze(1) * (k * n_scales) + window
             v_mask = video.mask[video_idx].reshape(len(video_idx), k * n_scales)
-            window = torch.arange(k * n_scales, device=v.device).expand(len(video_idx), -1)
-        out = self.cca(v, v_mask, query.q, query.mask, query_idx)  # Eqs. (9)-(13)
+        out = self.cca(table, v_mask, query.q, query.mask, query_idx, rows)  # Eqs. (9)-(13)
         rank = self.cfg.rank_by
         if rank == "q2v_last" and out.q2v_weights:
             scores = out.q2v_weights[-1]
