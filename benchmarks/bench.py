@@ -18,6 +18,9 @@ sentence) pairs, each encoded on its own, and pooling the 4096-d rows of every w
 projecting (FC per window instead of per row).  It gives the same scores (checked); it is timed
 on a random subset of the step's pairs and scaled to all of them (its cost is linear in pairs).
 
+Like ``vlanet train``, the run keeps freed memory in the process (vlanet/allocator.py); run
+with VLANET_KEEP_FREED_MEMORY=0 to measure glibc's default behaviour.
+
 With --json the last stdout line is one JSON object (keys listed in the README).
 """
 
@@ -37,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vlanet.allocator import retain_freed_memory
 from vlanet.config import Config, load_config
 from vlanet.data.annotations import Query
 from vlanet.data.dataset import MomentDataset, ProposalSpec
@@ -309,6 +313,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--scaling-point", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    kept = retain_freed_memory()  # as `vlanet train` does (vlanet/allocator.py)
     cfg = load_config(args.config)
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -318,7 +323,7 @@ def main() -> int:
     reps = 3 if args.quick else 7
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     res: dict = {"device": dev_name, "torch": torch.__version__, "bf16": args.bf16, "hidden_dim": cfg.model.hidden_dim,
-                 "batch_size": cfg.train.batch_size}
+                 "batch_size": cfg.train.batch_size, "allocator_keeps_freed_memory": kept}
     dtype = torch.bfloat16 if args.bf16 else torch.float32
     res["matmul_peak_flops"] = matmul_peak(device, dtype, reps)
     res.update(bench_training(cfg, device, args.bf16, reps, args.quick))
@@ -341,7 +346,8 @@ def main() -> int:
 
 def print_table(r: dict) -> None:
     g = 1e9
-    print(f"device: {r['device']}  torch {r['torch']}  bf16={r['bf16']}  D={r['hidden_dim']}  batch={r['batch_size']}")
+    print(f"device: {r['device']}  torch {r['torch']}  bf16={r['bf16']}  D={r['hidden_dim']}  batch={r['batch_size']}"
+          f"  freed memory kept: {r['allocator_keeps_freed_memory']}")
     rows = [
         ("matmul peak (measured)", f"{r['matmul_peak_flops'] / g:.1f} GFLOP/s"),
         ("train step (64 pairs, 4096-d, 30-s videos)", f"{r['train_step_s'] * 1000:.0f} ms  (T={r['batch_T']}, K={r['batch_K']})"),
