@@ -226,6 +226,30 @@ def test_fast_cascade_equals_literal_composition(kw):
         assert torch.allclose(a, b, atol=1e-10)
 
 
+def test_cascade_in_slices_equals_whole(monkeypatch):
+    """Long videos: V2V's products are computed in slices of K (VLA.chunk_elems); same scores
+    and gradients, with and without an index table."""
+    torch.manual_seed(1)
+    cca = CascadedCrossModalAttention(D).double()
+    table = torch.randn(20, D, dtype=torch.float64)
+    index = torch.randint(0, 20, (3, 7))
+    vm = torch.ones(3, 7, dtype=torch.bool)
+    q, qm = torch.randn(2, 4, D, dtype=torch.float64), torch.ones(2, 4, dtype=torch.bool)
+    qi = torch.tensor([0, 1, 1])
+    results = []
+    for elems in (1 << 24, 3 * 31 * 2):  # whole; slices of 2 of the 7 columns (31 rhs rows)
+        monkeypatch.setattr(VLA, "chunk_elems", elems)
+        cca.zero_grad()
+        out = cca(table, vm, q, qm, qi, index)
+        out.score.sum().backward()
+        results.append((out.score, out.q2v_weights[-1], [p.grad.clone() for p in cca.parameters()]))
+    (s1, w1, g1), (s2, w2, g2) = results
+    assert torch.allclose(s1, s2, atol=1e-12) and torch.allclose(w1, w2, atol=1e-12)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(g1, g2))
+    ref = cca.reference_forward(table[index], vm, q, qm, qi)
+    assert torch.allclose(s1, ref.score, atol=1e-10)
+
+
 # -- masks through the whole network ----------------------------------------------------------
 def tiny_model(**kw):
     cfg = ModelConfig(hidden_dim=D, **kw)

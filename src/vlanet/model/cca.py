@@ -56,18 +56,33 @@ class CCAOutput:
         return self.q_base if self.q_scale is None else self.q_scale.unsqueeze(-1) * self.q_base
 
 
-class _BmmNT(torch.autograd.Function):
-    """a @ b^T for batches a (B, N, D), b (B, M, D), with both gradients contiguous."""
+class _PairProducts(torch.autograd.Function):
+    """rhs (P, n + W, D) against v0 (P, K, D): prod = rhs v0^T (P, n + W, K), returned as
+    (sum over the first n rows of tanh(prod) (P, K), the other rows (P, W, K)).
+
+    What autograd would do with bmm, tanh and two slices, with the products' gradient assembled
+    in one buffer (no zero-filled copies per slice) and both input gradients contiguous.
+    """
 
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(a, b)
-        return torch.bmm(a, b.transpose(1, 2))
+    def forward(ctx, rhs: torch.Tensor, v0: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        prod = torch.bmm(rhs, v0.transpose(1, 2))
+        t = torch.tanh(prod[:, :n])
+        ctx.save_for_backward(rhs, v0, t)
+        ctx.n = n
+        return t.sum(1), prod[:, n:]
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b = ctx.saved_tensors
-        return torch.bmm(grad, b), torch.bmm(grad.transpose(1, 2), a)
+    def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
+        rhs, v0, t = ctx.saved_tensors
+        n = ctx.n
+        d_prod = rhs.new_empty(rhs.shape[0], rhs.shape[1], v0.shape[1])
+        if d_sum is None:
+            d_prod[:, :n] = 0
+        else:
+            torch.mul(1 - t * t, d_sum.unsqueeze(1), out=d_prod[:, :n])  # tanh' = 1 - tanh^2
+        d_prod[:, n:] = 0 if d_rest is None else d_rest
+        return torch.bmm(d_prod, v0), torch.bmm(d_prod.transpose(1, 2), rhs), None
 
 
 class CascadedCrossModalAttention(nn.Module):
@@ -164,19 +179,17 @@ class CascadedCrossModalAttention(nn.Module):
         """v0 (P, K, D) against rhs (P, n_self + W, D): the V2V terms of Eq. (7) summed over the
         first n_self rows of rhs, tanh(v0_k A v0_j) -> (P, K), and the other products (P, K, W).
 
-        The products are laid out (P, n_self + W, K), and _BmmNT returns both gradients contiguous
-        (autograd's bmm against a transposed view would hand v0's back transposed, then copy it).  Long videos (V2V is quadratic in K) go in slices of K, so the
-        (P, K, K) term never exists at once beyond ``VLA.chunk_elems`` elements.
+        The products are laid out (P, n_self + W, K); _PairProducts returns both gradients
+        contiguous (autograd's bmm against a transposed view would hand v0's back transposed).
+        Long videos (V2V is quadratic in K) go in slices of K, so the (P, K, K) term never
+        exists at once beyond ``VLA.chunk_elems`` elements.
         """
         n_pairs, k = v0.shape[:2]
         cols = max(1, VLA.chunk_elems // max(1, n_pairs * rhs.shape[1]))
-        e, g = [], []
-        for i in range(0, k, cols):
-            prod = _BmmNT.apply(rhs, v0[:, i:i + cols])  # (P, n_self + W, cols)
-            e.append(torch.tanh(prod[:, :n_self]).sum(1))
-            g.append(prod[:, n_self:])
-        e, g = (e[0], g[0]) if len(e) == 1 else (torch.cat(e, 1), torch.cat(g, 2))
-        return e, g.transpose(1, 2)
+        parts = [_PairProducts.apply(rhs, v0[:, i:i + cols], n_self) for i in range(0, k, cols)]
+        if len(parts) == 1:
+            return parts[0][0], parts[0][1].transpose(1, 2)
+        return torch.cat([e for e, _ in parts], 1), torch.cat([g for _, g in parts], 2).transpose(1, 2)
 
     def reference_forward(self, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor, q_mask: torch.Tensor,
                           q_index: torch.Tensor | None = None) -> CCAOutput:
