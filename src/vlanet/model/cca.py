@@ -17,12 +17,14 @@ Two implementations of the same function:
 * ``reference_forward`` composes Dense Attentions (attention.py) exactly as Eqs. (9)-(13) read.
 * ``forward`` (used everywhere) gives the same numbers with less work.  Eq. (8) only rescales the
   rows of its set, so after any cascade V = diag(cv) V0 and Q = diag(cq) Q0 for the sets V0, Q0
-  that enter the CCA.  Every Eq. (7) term between video and words is then
-  tanh(cv_k cq_m <V0_k A Q0_m>) with A = W1^T W2 of that attention unit, so one batched product
-  of V0 with the projected words of all units gives every term of the cascade and of Eq. (13)
-  (v_comp = sum_k cv_k V0_k is linear too).  The cascade itself then works on (P, K, M) tensors
-  and the (P, K) scales instead of rescaled (P, K, D) copies of the video.  Only V2V (Eq. 9)
-  needs its own (P, K, K) product.  tests/test_model.py checks the two agree.
+  that enter the CCA.  Every Eq. (7) term is then tanh(cv_k c_j <V0_k A Y0_j>) with A = W1^T W2
+  of that attention unit, and every term but Q2Q's (once per sentence) has V0 on one side:
+  V2V's against V0 A^T, the video-word units' against the projected words.  So one batched product per pair, of V0
+  against all of those rows, gives every term of the cascade and of Eq. (13) (v_comp =
+  sum_k cv_k V0_k is linear too); the cascade itself then works on (P, K, M) tensors and the
+  (P, K) scales instead of rescaled (P, K, D) copies of the video.  V0 is given as rows of a
+  table (the batch's proposals) and an index, so the projections are done once per proposal
+  and once per sentence, never per pair.  tests/test_model.py checks the two agree.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class _PairProducts(torch.autograd.Function):
         t = torch.tanh(prod[:, :n])
         ctx.save_for_backward(rhs, v0, t)
         ctx.n = n
-        return t.sum(1), prod[:, n:]
+        return t.sum(1), prod[:, n:].clone()  # a copy: a view would keep all of prod alive
 
     @staticmethod
     def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
