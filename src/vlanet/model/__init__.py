@@ -5,7 +5,7 @@ Equation   What                                   Where
 =========  =====================================  ===============================
 (1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward
 (2)        proposal features p_lk                 proposals.ProposalEncoder / pool_windows
-(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates(_indexed)
+(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / surrogate_rows
 (7)        VLA function E(x, Y)                   attention.VLA.forward
 (8)        Dense Attention A(X, Y)                attention.DenseAttention.forward
 (9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.reference_forward
@@ -15,7 +15,9 @@ Equation   What                                   Where
 =========  =====================================  ===============================
 
 ``reference_forward`` composes (7)-(13) literally; ``CascadedCrossModalAttention.forward``, which
-training and inference run, computes the same numbers from one batched product (cca.py explains).
+training and inference run, computes the same numbers from one batched product per pair of the
+pair's elements (rows gathered from the proposal table) against every projected set they meet
+(cca.py explains).
 
 The TGA baseline (Mithun et al., 2019) reuses (1), (2) and (14): tga.TGA.
 """
