@@ -18,8 +18,9 @@ sentence) pairs, each encoded on its own, and pooling the 4096-d rows of every w
 projecting (FC per window instead of per row).  It gives the same scores (checked); it is timed
 on a random subset of the step's pairs and scaled to all of them (its cost is linear in pairs).
 
-Like ``vlanet train``, the run keeps freed memory in the process (vlanet/allocator.py); run
-with VLANET_KEEP_FREED_MEMORY=0 to measure glibc's default behaviour.
+Like training (``train()``), the run keeps freed memory in the process (vlanet/allocator.py);
+VLANET_KEEP_FREED_MEMORY=0 measures glibc's default behaviour.  The video-length points run in
+fresh processes with the default allocator, as one-shot inference (``vlanet run``) does.
 
 With --json the last stdout line is one JSON object (keys listed in the README).
 """
@@ -130,6 +131,27 @@ def naive_scores(model: VLANet, batch, vids: list[int], qids: list[int]) -> torc
     return torch.cat(scores)
 
 
+MATMUL_OPS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::addbmm")
+
+
+def matmul_share(step, device, flops: float, step_s: float, steps: int = 3) -> dict:
+    """Where a training step's time goes, from torch.profiler: the time inside matmul kernels
+    per step as a share of the (unprofiled, median) step time, and the FLOP/s those kernels
+    reach on their own (the step's FLOPs over their time).  The latter bounds the step's
+    fraction of peak if everything else took no time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=acts) as prof:
+        for _ in range(steps):
+            step()
+        sync(device)
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    events = prof.key_averages()
+    mm_s = sum(getattr(e, attr) for e in events if e.key in MATMUL_OPS) * 1e-6 / steps
+    return {"train_matmul_time_share": mm_s / step_s, "train_matmul_kernel_flops_per_s": flops / mm_s}
+
+
 def bench_training(cfg, device, bf16, reps, quick):
     words = make_words()
     ds = make_dataset(cfg.train.batch_size, [30.0], cfg, 4096, words)
@@ -153,8 +175,9 @@ def bench_training(cfg, device, bf16, reps, quick):
             loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
         loss.backward()
     flops = fc.get_total_flops()
-    res = {"train_step_s": t, "train_pairs_per_s": len(batch.index) / t, "train_flops_per_step": flops,
-           "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]), "batch_T": int(batch.feats.shape[1])}
+    res = matmul_share(step, device, flops, t)
+    res.update({"train_step_s": t, "train_pairs_per_s": len(batch.index) / t, "train_flops_per_step": flops,
+           "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]), "batch_T": int(batch.feats.shape[1])})
     # The naive reference on a random subset of this step's pairs (its cost is linear in the
     # pairs); its time is scaled to the whole step.  Same scores as the fast path (checked).
     b = len(batch.index)
@@ -313,13 +336,13 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--scaling-point", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    kept = retain_freed_memory()  # as `vlanet train` does (vlanet/allocator.py)
     cfg = load_config(args.config)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    if args.scaling_point:
+    if args.scaling_point:  # one-shot inference, like `vlanet run`: glibc's default allocator
         print(json.dumps(scaling_point(cfg, device, args.scaling_point)))
         return 0
+    kept = retain_freed_memory()  # as train() does (vlanet/allocator.py)
     reps = 3 if args.quick else 7
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     res: dict = {"device": dev_name, "torch": torch.__version__, "bf16": args.bf16, "hidden_dim": cfg.model.hidden_dim,
@@ -328,6 +351,7 @@ def main() -> int:
     res["matmul_peak_flops"] = matmul_peak(device, dtype, reps)
     res.update(bench_training(cfg, device, args.bf16, reps, args.quick))
     res["train_peak_fraction"] = res["train_flops_per_s"] / res["matmul_peak_flops"]
+    res["train_matmul_kernel_peak_fraction"] = res["train_matmul_kernel_flops_per_s"] / res["matmul_peak_flops"]
     res.update(bench_inference(cfg, device, args.bf16, reps))
     res.update(bench_eval(cfg, device, args.features, args.gt))
     res.update(bench_loader(args.features, args.gt, cfg))
@@ -353,6 +377,8 @@ def print_table(r: dict) -> None:
         ("train step (64 pairs, 4096-d, 30-s videos)", f"{r['train_step_s'] * 1000:.0f} ms  (T={r['batch_T']}, K={r['batch_K']})"),
         ("train pairs/s", f"{r['train_pairs_per_s']:.1f}"),
         ("train matmul FLOP/s", f"{r['train_flops_per_s'] / g:.1f} GFLOP/s = {100 * r['train_peak_fraction']:.0f}% of peak"),
+        ("time inside matmul kernels (profiler)", f"{100 * r['train_matmul_time_share']:.0f}% of the step; they run at "
+         f"{r['train_matmul_kernel_flops_per_s'] / g:.1f} GFLOP/s = {100 * r['train_matmul_kernel_peak_fraction']:.0f}% of peak"),
         ("naive reference step (per-pair loop, pool then FC)", f"{r['naive_step_s'] * 1000:.0f} ms  -> speed-up x{r['naive_speedup']:.1f} (same scores: {r['naive_same_scores']})"),
         ("inference, batch 1", f"{r['infer_ms_per_query']:.1f} ms/query"),
         ("inference, batch 128", f"{r['infer_batched_queries_per_s']:.0f} queries/s"),

@@ -1,8 +1,7 @@
 """The ``vlanet`` command.  Only this module prints; library code logs.
 
 Exit codes: 0 success, 2 usage or input error (one line on stderr), 1 runtime failure.
-Set VLANET_DEBUG=1 to see tracebacks; VLANET_KEEP_FREED_MEMORY=0 keeps glibc's default
-allocator behaviour (vlanet/allocator.py).
+Set VLANET_DEBUG=1 to see tracebacks.
 """
 
 from __future__ import annotations
@@ -584,9 +583,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="vlanet: %(message)s")
-    from vlanet.allocator import retain_freed_memory
-
-    retain_freed_memory()  # the command owns its process: freed tensor memory is reused (allocator.py)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # overrides may also follow the options: `vlanet experiment table3 --data X train.epochs=2`
