@@ -13,7 +13,7 @@ from vlanet.model.cca import CascadedCrossModalAttention
 from vlanet.model.loss import contrastive_loss
 from vlanet.model import proposals
 from vlanet.model.proposals import ProposalEncoder, pool_windows
-from vlanet.model.surrogate import select_surrogates, select_surrogates_indexed
+from vlanet.model.surrogate import select_surrogates, surrogate_rows
 from vlanet.model.text import QueryEncoder
 
 D = 8
@@ -134,7 +134,8 @@ def test_indexed_selection_equals_per_pair_selection():
     mask = torch.ones(3, 4, 3, dtype=torch.bool)
     w = unit(3, D)
     vi, qi = torch.tensor([0, 1, 2, 0, 2]), torch.tensor([0, 1, 2, 2, 1])
-    s, best = select_surrogates_indexed(p, mask, w, vi, qi)
+    rows, best = surrogate_rows(p, mask, w, vi, qi)
+    s = p.reshape(-1, D)[rows]
     s2, best2 = select_surrogates(p[vi], mask[vi], w[qi])
     assert torch.equal(best, best2) and torch.allclose(s, s2)
 

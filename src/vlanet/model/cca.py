@@ -19,9 +19,9 @@ Two implementations of the same function:
   rows of its set, so after any cascade V = diag(cv) V0 and Q = diag(cq) Q0 for the sets V0, Q0
   that enter the CCA.  Every Eq. (7) term is then tanh(cv_k c_j <V0_k A Y0_j>) with A = W1^T W2
   of that attention unit, and every term but Q2Q's (once per sentence) has V0 on one side:
-  V2V's against V0 A^T, the video-word units' against the projected words.  So one batched product per pair, of V0
-  against all of those rows, gives every term of the cascade and of Eq. (13) (v_comp =
-  sum_k cv_k V0_k is linear too); the cascade itself then works on (P, K, M) tensors and the
+  V2V's against V0 A^T, the video-word units' against the projected words.  So one batched
+  product per pair, of V0 against all of those rows, gives every term of the cascade and of
+  Eq. (13) (v_comp = sum_k cv_k V0_k is linear too); the cascade itself then works on (P, K, M) tensors and the
   (P, K) scales instead of rescaled (P, K, D) copies of the video.  V0 is given as rows of a
   table (the batch's proposals) and an index, so the projections are done once per proposal
   and once per sentence, never per pair.  tests/test_model.py checks the two agree.
@@ -135,23 +135,23 @@ class CascadedCrossModalAttention(nn.Module):
         cq = q.new_ones(q.shape[:2])  # Q = diag(cq) q
         if self.self_attention:
             cq, _ = self.q2q.weigh(self.q2q.vla(q, q, q_mask), q_mask)  # Eq. (10), once per sentence
-        # Every product the CCA needs has pair p's elements V0 on the left, so one batched matmul
-        # gives them all: against the elements themselves projected by V2V's A (Eq. 9), and
-        # against the words projected by every unit that pairs video with words.  Q2V and
+        # Every product the CCA still needs involves pair p's elements V0, so one batched matmul
+        # per pair gives them all: V0 against the words projected by every unit that pairs video
+        # with words and, for V2V (Eq. 9), against V0's own rows projected by A^T.  Q2V and
         # Eq. (13) attend the video with the words (video on the x side of Eq. 7: q A^T); V2Q
-        # attends the words with the video (words on the x side: q A).  Both tables are projected
-        # once (per proposal, per sentence) and gathered per pair.
+        # attends the words with the video (words on the x side: q A).  Both are projected once
+        # (per proposal, per sentence), then gathered per pair into ``rhs``.
         sides = [(u.vla, True) for u in self.q2v] + [(u.vla, False) for u in self.v2q] + [(self.score_vla, True)]
         z = torch.cat([q @ (vla.bilinear().t() if video_x else vla.bilinear()) for vla, video_x in sides], dim=1)
         n_words = z.shape[1]
-        right = [z.reshape(-1, d)]
-        right_index = [q_index.unsqueeze(1) * n_words + torch.arange(n_words, device=q.device)]
+        words_index = q_index.unsqueeze(1) * n_words + torch.arange(n_words, device=q.device)  # rows of z
         if self.self_attention:
-            right_index = [v_index, right_index[0] + v.shape[0]]
-            right.insert(0, v @ self.v2v.vla.bilinear().t())
-        right_index = torch.cat(right_index, dim=1)
+            rows = torch.cat([v @ self.v2v.vla.bilinear().t(), z.reshape(-1, d)])
+            rows_index = torch.cat([v_index, words_index + v.shape[0]], dim=1)
+        else:
+            rows, rows_index = z.reshape(-1, d), words_index
         v0 = v.index_select(0, v_index.reshape(-1)).view(n_pairs, k, d)
-        rhs = torch.cat(right).index_select(0, right_index.reshape(-1)).view(n_pairs, -1, d)
+        rhs = rows.index_select(0, rows_index.reshape(-1)).view(n_pairs, -1, d)
         e_v2v, g = self._products(v0, rhs, k if self.self_attention else 0)
         q_mask, cq = q_mask[q_index], cq[q_index]
         cv = v.new_ones(n_pairs, k)  # V = diag(cv) V0 throughout

@@ -25,26 +25,15 @@ def select_surrogates(
     return s.squeeze(2), best  # Eqs. (5)-(6)
 
 
-def select_surrogates_indexed(
-    proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
-    video_idx: torch.Tensor, query_idx: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Same as select_surrogates for pairs (video_idx[p], query_idx[p]) without copying V per pair.
-
-    proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).
-    """
-    rows, best = surrogate_rows(proposals, prop_mask, w_last, video_idx, query_idx)
-    return proposals.reshape(-1, proposals.shape[-1])[rows], best
-
-
 def surrogate_rows(
     proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
     video_idx: torch.Tensor, query_idx: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eqs. (3)-(6) as indices: s_k of pair p is row rows[p, k] of proposals.reshape(-1, D).
 
+    proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).
     Returns (rows (P, K), l' (P, K)).  The CCA gathers the rows itself (cca.py), so per-proposal
-    work is done once per proposal, not once per pair.
+    work is done once per proposal, not once per pair, and V is never copied per pair.
     """
     bv, k, n_scales, _ = proposals.shape
     scores = torch.einsum("bkld,qd->bqkl", proposals, w_last)[video_idx, query_idx]  # Eq. (3) (P, K, L)
