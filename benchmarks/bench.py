@@ -178,7 +178,8 @@ def bench_training(cfg, device, bf16, reps, quick):
     flops = fc.get_total_flops()
     res = matmul_share(step, device, flops, t)
     res.update({"train_step_s": t, "train_pairs_per_s": len(batch.index) / t, "train_flops_per_step": flops,
-           "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]), "batch_T": int(batch.feats.shape[1])})
+                "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]),
+                "batch_T": int(batch.feats.shape[1])})
     # The naive reference on a random subset of this step's pairs (its cost is linear in the
     # pairs); its time is scaled to the whole step.  Same scores as the fast path (checked).
     b = len(batch.index)
