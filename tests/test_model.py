@@ -8,7 +8,7 @@ import torch
 
 from vlanet.config import ModelConfig
 from vlanet.model import VLANet
-from vlanet.model.attention import VLA, DenseAttention
+from vlanet.model.attention import VLA, DenseAttention, tanh_sum
 from vlanet.model.cca import CascadedCrossModalAttention
 from vlanet.model.loss import contrastive_loss
 from vlanet.model import proposals
@@ -164,6 +164,19 @@ def test_vla_matches_explicit_loops(reduce):
                 terms = [math.tanh(float((vla.w1(x[b, i]) @ vla.w2(y[b, j])).detach())) for j in range(m) if ymask[b, j]]
                 want = sum(terms) / (len(terms) if reduce == "mean" else 1)
                 assert float(e[b, i]) == pytest.approx(want, abs=1e-5)
+
+
+def test_tanh_sum_is_the_sum_of_tanh_with_its_gradient():
+    """tanh_sum (2 sum sigmoid(2x) - n) equals sum tanh(x), zero terms (padding) included, in float32."""
+    torch.manual_seed(0)
+    x = (torch.randn(5, 7, 9) * 3).masked_fill(torch.rand(5, 7, 9) < 0.3, 0.0).requires_grad_()
+    y = x.detach().clone().requires_grad_()
+    w = torch.randn(5, 7)
+    (tanh_sum(x) * w).sum().backward()
+    (torch.tanh(y).sum(-1) * w).sum().backward()
+    assert torch.allclose(tanh_sum(x), torch.tanh(y).sum(-1), atol=1e-5)
+    assert torch.allclose(x.grad, y.grad, atol=1e-6)
+    assert torch.equal(tanh_sum(torch.zeros(2, 3)), torch.zeros(2))
 
 
 @pytest.mark.parametrize("scale", ["none", "count", "residual"])

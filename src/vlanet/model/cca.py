@@ -63,26 +63,28 @@ class _PairProducts(torch.autograd.Function):
     (sum over the first n rows of tanh(prod) (P, K), the other rows (P, W, K)).
 
     What autograd would do with bmm, tanh and two slices, with the products' gradient assembled
-    in one buffer (no zero-filled copies per slice) and both input gradients contiguous.
+    in one buffer (no zero-filled copies per slice) and both input gradients contiguous.  The
+    tanh terms are 2 sigmoid(2 x) - 1 (the same function, see ``attention.tanh_sum``), computed
+    in place in the products' buffer, so the other rows are returned as a view, not a copy.
     """
 
     @staticmethod
     def forward(ctx, rhs: torch.Tensor, v0: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         prod = torch.bmm(rhs, v0.transpose(1, 2))
-        t = torch.tanh(prod[:, :n])
-        ctx.save_for_backward(rhs, v0, t)
+        s = prod[:, :n].mul_(2).sigmoid_()  # tanh(x) = 2 s - 1
+        ctx.save_for_backward(rhs, v0, s)
         ctx.n = n
-        return t.sum(1), prod[:, n:].clone()  # a copy: a view would keep all of prod alive
+        return s.sum(1).mul_(2).sub_(n), prod[:, n:]
 
     @staticmethod
     def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
-        rhs, v0, t = ctx.saved_tensors
+        rhs, v0, s = ctx.saved_tensors
         n = ctx.n
         d_prod = rhs.new_empty(rhs.shape[0], rhs.shape[1], v0.shape[1])
         if d_sum is None:
             d_prod[:, :n] = 0
-        else:
-            torch.mul(1 - t * t, d_sum.unsqueeze(1), out=d_prod[:, :n])  # tanh' = 1 - tanh^2
+        else:  # d(2 sigmoid(2x) - 1)/dx = 4 s (1 - s)
+            torch.mul(s - s * s, 4 * d_sum.unsqueeze(1), out=d_prod[:, :n])
         d_prod[:, n:] = 0 if d_rest is None else d_rest
         return torch.bmm(d_prod, v0), torch.bmm(d_prod.transpose(1, 2), rhs), None
 
