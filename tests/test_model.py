@@ -115,6 +115,28 @@ def test_project_then_pool_equals_pool_then_project():
     assert torch.allclose(out.norm(dim=-1), torch.ones(1, 1, 1))
 
 
+def test_row_projection_gradients_are_nn_linears():
+    """The FC's own autograd (weight gradient laid out (x^T g)^T) gives nn.Linear's gradients,
+    and under bf16 autocast the parameters' gradients stay float32."""
+    torch.manual_seed(0)
+    fc = torch.nn.Linear(6, D).double()
+    x = torch.randn(11, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(11, D, dtype=torch.float64)
+    grads = []
+    for f in (lambda: proposals._RowProjection.apply(x, fc.weight, fc.bias), lambda: fc(x)):
+        fc.zero_grad()
+        x.grad = None
+        (f() * w).sum().backward()
+        grads.append((x.grad.clone(), fc.weight.grad.clone(), fc.bias.grad.clone()))
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(*grads))
+    fc = torch.nn.Linear(6, D)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = proposals._RowProjection.apply(torch.randn(11, 6), fc.weight, fc.bias)
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert fc.weight.grad.dtype == torch.float32 and fc.bias.grad.dtype == torch.float32
+
+
 # -- Eqs. (3)-(6) -----------------------------------------------------------------------------
 def test_surrogate_selection_is_argmax_cosine_per_group():
     p = unit(2, 5, 3, D)
