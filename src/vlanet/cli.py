@@ -112,7 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     device = resolve_device(cfg.train.device)
     model.to(device)
     need = ("train", "val") if args.split in ("train", "val") else (args.split,)
-    splits = load_splits(cfg, need=need, words=words)
+    splits = load_splits(cfg, need=need, words=words, device=device)
     ds = getattr(splits, args.split)
     if ds is None:
         raise InputError(f"the checkpoint's dataset has no '{args.split}' split")

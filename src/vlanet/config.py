@@ -35,6 +35,11 @@ class DataConfig:
     fps: float = 24.0  # frame rate that stride/window frames and the fps convention refer to
     frames_per_row: int = 16  # C3D: one 4096-d row per 16 frames (TGA/VLANet convention)
     seconds_per_row: float = 0.0  # used by time_convention=seconds
+    # none: a batch reads its videos from data.features.  ram / device: every video of the splits
+    # is read once into one table in RAM / on the training device (GPU) and a batch is one gather
+    # (no file reads, no loader workers, on a GPU no host-to-device copy).  Costs the features'
+    # size in memory (Charades-STA C3D: 5.1 GB).
+    preload: str = "none"
     # Synthetic generator (source=synthetic)
     synthetic_seed: int = 0
     synthetic_train_videos: int = 600
@@ -132,6 +137,7 @@ class Config:
 CHOICES: dict[str, tuple[str, ...]] = {
     "data.source": ("synthetic", "files"),
     "data.time_convention": ("auto", "fps", "uniform", "seconds"),
+    "data.preload": ("none", "ram", "device"),
     "model.name": ("vlanet", "tga"),
     "model.window_overflow": ("clip", "drop"),
     "model.attention_scale": ("none", "count", "residual"),

@@ -6,13 +6,14 @@ M words, F feature size.  Masks are True = valid everywhere.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from vlanet.data.annotations import Query
-from vlanet.data.features import FeatureStore, TimeConvention
+from vlanet.data.features import FeatureStore, ResidentStore, TimeConvention
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
 from vlanet.spans import proposal_grid
@@ -103,27 +104,25 @@ class MomentDataset:
         return info
 
     def collate(self, index: list[int]) -> Batch:
-        cache: dict[str, np.ndarray] = {}  # queries of one video read its rows once
-        feats = [cache[v] if v in cache else cache.setdefault(v, self.store.get(v))
-                 for v in (self.queries[i].vid for i in index)]
         infos = [self.video(i) for i in index]
-        b, f = len(index), feats[0].shape[1]
-        for i, x in zip(index, feats):
-            if x.shape[1] != f:
-                raise InputError(f"{self.store.path}: video '{self.queries[i].vid}' has feature dim {x.shape[1]}, expected {f}")
-        t = max(x.shape[0] for x in feats)
+        vids = [self.queries[i].vid for i in index]
+        f = self.store.shape(vids[0])[1]
+        for v in vids:
+            if self.store.shape(v)[1] != f:
+                raise InputError(f"{self.store.path}: video '{v}' has feature dim {self.store.shape(v)[1]}, expected {f}")
+        b = len(index)
+        t = max(v.n_rows for v in infos)
         k = max(v.windows.shape[0] for v in infos)
         n_scales = infos[0].windows.shape[1]
         m = max(len(self.token_ids[i]) for i in index)
-        x = np.zeros((b, t, f), np.float32)
+        feats = self._features(vids, [v.n_rows for v in infos], t, f)
         row_mask = np.zeros((b, t), bool)
         windows = np.zeros((b, k, n_scales, 2), np.float32)
         win_mask = np.zeros((b, k, n_scales), bool)
         words = np.zeros((b, m), np.int64)
         word_mask = np.zeros((b, m), bool)
-        for j, (i, feat, info) in enumerate(zip(index, feats, infos)):
-            x[j, : len(feat)] = feat
-            row_mask[j, : len(feat)] = True
+        for j, (i, info) in enumerate(zip(index, infos)):
+            row_mask[j, :info.n_rows] = True
             kk = info.windows.shape[0]
             windows[j, :kk] = info.windows / info.row_seconds  # seconds -> row coordinates
             win_mask[j, :kk] = info.mask
@@ -131,8 +130,36 @@ class MomentDataset:
             words[j, : len(ids)] = ids
             word_mask[j, : len(ids)] = True
         code = torch.tensor([self._vid_code[self.queries[i].vid] for i in index])
-        return Batch(list(index), torch.from_numpy(x), torch.from_numpy(row_mask), torch.from_numpy(windows),
+        return Batch(list(index), feats, torch.from_numpy(row_mask), torch.from_numpy(windows),
                      torch.from_numpy(win_mask), torch.from_numpy(words), torch.from_numpy(word_mask), code)
+
+    def _features(self, vids: list[str], n_rows: list[int], t: int, f: int) -> torch.Tensor:
+        """(B, T, F) feature rows of the batch's videos, zero-padded: one gather from a preloaded
+        table, or each video read straight into the batch (once per video)."""
+        if isinstance(self.store, ResidentStore):
+            return self.store.gather(vids, t)
+        feats = _batch_tensor((len(vids), t, f), torch.float32)
+        x = feats.numpy()  # the same memory
+        first: dict[str, int] = {}
+        for j, (vid, n) in enumerate(zip(vids, n_rows)):
+            if vid in first:
+                x[j, :n] = x[first[vid], :n]
+            else:
+                self.store.read_into(vid, x[j, :n])
+                first[vid] = j
+            x[j, n:] = 0
+        return feats
+
+
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor for a batch; inside a DataLoader worker it is allocated in shared
+    memory, so handing it to the main process moves no bytes (torch's default_collate does the
+    same).  Otherwise the worker would copy the batch's features (47 MB at the paper setting)
+    into shared memory on the way out."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.UntypedStorage._new_shared(math.prod(shape) * dtype.itemsize)
+    return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
 
 
 class BatchView(torch.utils.data.Dataset):
@@ -155,6 +182,10 @@ class BatchView(torch.utils.data.Dataset):
 
 
 def batch_loader(ds: MomentDataset, batches: list[list[int]], num_workers: int = 0):
+    """Batches in order; ``num_workers`` processes collate them, except from a preloaded table
+    (a batch is one gather there, and a table on a GPU cannot cross into a worker)."""
+    if isinstance(ds.store, ResidentStore):
+        num_workers = 0
     return torch.utils.data.DataLoader(
         BatchView(ds, batches), batch_size=None, shuffle=False, num_workers=num_workers,
         persistent_workers=False, pin_memory=False)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from vlanet.config import Config
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
-from vlanet.data.features import FeatureStore, TimeConvention, convention_from, open_store
+from vlanet.data.features import FeatureStore, ResidentStore, TimeConvention, convention_from, open_store
 from vlanet.data.synthetic import SyntheticSpec, generate
 from vlanet.data.vocab import WordVectors, load_word_vectors, tokenize
 from vlanet.errors import InputError
@@ -44,8 +45,9 @@ def synthetic_spec(cfg: Config) -> SyntheticSpec:
 
 
 def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
-                words: WordVectors | None = None) -> Splits:
-    """Datasets for the requested splits.  ``words`` (from a checkpoint) overrides the config's table."""
+                words: WordVectors | None = None, device: Any = None) -> Splits:
+    """Datasets for the requested splits.  ``words`` (from a checkpoint) overrides the config's
+    table; ``device`` is where ``data.preload=device`` puts the features (default: CPU)."""
     spec = ProposalSpec.from_config(cfg)
     raw: dict[str, list[Query]] = {}
     if cfg.data.source == "synthetic":
@@ -76,6 +78,10 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
                          f"longer than every video (longest {longest:g} s)")
     if "val" in need and "val" not in raw and "train" in raw:
         raw["train"], raw["val"] = carve_validation(raw["train"], cfg.data.val_fraction, cfg.train.seed)
+
+    if cfg.data.preload != "none" and cfg.data.source == "files":
+        vids = [q.vid for split in need for q in raw.get(split, [])]
+        store = ResidentStore(store, vids, device if cfg.data.preload == "device" and device is not None else "cpu")
 
     def make(split: str) -> MomentDataset | None:
         if split not in need or not raw.get(split):

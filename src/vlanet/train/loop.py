@@ -196,7 +196,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     dinfo, device = distributed.setup(resolve_device(cfg.train.device))
     progress = progress and dinfo.is_main
-    splits = splits or load_splits(cfg)
+    splits = splits or load_splits(cfg, device=device)
     if splits.train is None or len(splits.train) == 0:
         raise InputError("config: the training split is empty (check data.train)")
     if dinfo.is_main:
