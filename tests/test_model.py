@@ -344,3 +344,33 @@ def test_contrastive_loss_hand_computed():
     # pos 0: max(0, .2-.9+.1)=0, max(0, .2-.9+.8)=.1 -> mean .05 ; pos 1: max(0, .2-.2+.5)=.5
     assert float(contrastive_loss(pos, neg, owner, 0.2)) == pytest.approx((0.05 + 0.5) / 2)
     assert float(contrastive_loss(pos, neg, owner, 0.2, "max")) == pytest.approx((0.1 + 0.5) / 2)
+
+
+def test_bf16_autocast_training_step_is_close_to_float32():
+    """train.autocast=bf16: the same step under torch.autocast(bfloat16) gives a loss close to
+    float32's, and every parameter's gradient is float32 and close (CPU autocast here; GPUs the same)."""
+    from vlanet.config import load_config
+    from vlanet.data.loading import load_splits
+    from vlanet.train.loop import LossStep
+
+    cfg = load_config(None, ["data.synthetic_train_videos=16", "data.synthetic_test_videos=4", "data.synthetic_dim=32",
+                             "model.hidden_dim=32", "train.batch_size=16"])
+    splits = load_splits(cfg, need=("train",))
+    batch = splits.train.collate(list(range(16)))
+    results = []
+    for mode in ("none", "bf16"):
+        torch.manual_seed(0)
+        model = VLANet(cfg.model, splits.feature_dim, torch.from_numpy(splits.words.vectors))
+        cfg.train.autocast = mode
+        loss, pos, neg = LossStep(model, cfg.train)([batch], [torch.Generator().manual_seed(0)])
+        loss.backward()
+        assert loss.dtype == pos.dtype == torch.float32 and torch.isfinite(loss)
+        grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+        assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads.values())
+        results.append((loss.item(), pos, grads))
+    (l32, p32, g32), (l16, p16, g16) = results
+    assert l16 != l32 and not torch.equal(p16, p32)  # autocast is on: bf16 rounding shows
+    assert l16 == pytest.approx(l32, rel=0.05, abs=0.01)
+    assert torch.allclose(p16, p32, atol=0.05)
+    cos = [torch.nn.functional.cosine_similarity(g32[n].flatten(), g16[n].flatten(), dim=0) for n in g32 if g32[n].abs().sum() > 0]
+    assert min(cos) > 0.9

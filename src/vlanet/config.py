@@ -93,6 +93,9 @@ class TrainConfig:
     negative_reduce: str = "mean"  # mean | max (hardest negative)
     select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint
     device: str = "cpu"  # cpu | cuda | auto
+    # none: float32 throughout.  bf16: the training forward under torch.autocast(bfloat16) (matmuls
+    # in bf16, parameters, optimiser and gradients float32), for GPUs with bf16 tensor cores.
+    autocast: str = "none"
     num_workers: int = 0
     threads: int = 0  # torch intra-op threads; 0 = torch default
     # torch.use_deterministic_algorithms: on CPU, multi-threaded scatter/index-put backward
@@ -148,6 +151,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.negatives": ("both", "query", "video"),
     "train.negative_reduce": ("mean", "max"),
     "train.device": ("cpu", "cuda", "auto"),
+    "train.autocast": ("none", "bf16"),
     "eval.protocol": ("charades", "didemo", "anet"),
 }
 

@@ -80,13 +80,16 @@ class _PairProducts(torch.autograd.Function):
     def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
         rhs, v0, s = ctx.saved_tensors
         n = ctx.n
-        d_prod = rhs.new_empty(rhs.shape[0], rhs.shape[1], v0.shape[1])
+        # In the products' dtype (bf16 under autocast, as autograd of an autocast bmm would do),
+        # the gradients then returned in the inputs' dtypes.
+        d_prod = s.new_empty(rhs.shape[0], rhs.shape[1], v0.shape[1])
         if d_sum is None:
             d_prod[:, :n] = 0
         else:  # d(2 sigmoid(2x) - 1)/dx = 4 s (1 - s)
-            torch.mul(s - s * s, 4 * d_sum.unsqueeze(1), out=d_prod[:, :n])
+            torch.mul(s - s * s, 4 * d_sum.unsqueeze(1).to(s.dtype), out=d_prod[:, :n])
         d_prod[:, n:] = 0 if d_rest is None else d_rest
-        return torch.bmm(d_prod, v0), torch.bmm(d_prod.transpose(1, 2), rhs), None
+        rhs_c, v0_c = rhs.to(s.dtype), v0.to(s.dtype)
+        return torch.bmm(d_prod, v0_c).to(rhs.dtype), torch.bmm(d_prod.transpose(1, 2), rhs_c).to(v0.dtype), None
 
 
 class CascadedCrossModalAttention(nn.Module):

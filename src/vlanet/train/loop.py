@@ -108,9 +108,10 @@ class LossStep(torch.nn.Module):
         self.model, self.tcfg = model, tcfg
 
     def forward(self, groups: list[Batch], gens: list[torch.Generator]):
-        out = [batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
-        loss = torch.stack([o[0] for o in out]).mean()
-        return loss, torch.cat([o[1] for o in out]), torch.cat([o[2] for o in out])
+        with torch.autocast(groups[0].feats.device.type, dtype=torch.bfloat16, enabled=self.tcfg.autocast == "bf16"):
+            out = [batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
+            loss = torch.stack([o[0] for o in out]).float().mean()
+        return loss, torch.cat([o[1] for o in out]).float(), torch.cat([o[2] for o in out]).float()
 
 
 def sample_pairs(code: torch.Tensor, tcfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
