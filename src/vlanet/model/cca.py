@@ -65,7 +65,7 @@ class _PairProducts(torch.autograd.Function):
     What autograd would do with bmm, tanh and two slices, with the products' gradient assembled
     in one buffer (no zero-filled copies per slice) and both input gradients contiguous.  The
     tanh terms are 2 sigmoid(2 x) - 1 (the same function, see ``attention.tanh_sum``), computed
-    in place in the products' buffer, so the other rows are returned as a view, not a copy.
+    in place in the products' buffer.
     """
 
     @staticmethod
@@ -74,7 +74,10 @@ class _PairProducts(torch.autograd.Function):
         s = prod[:, :n].mul_(2).sigmoid_()  # tanh(x) = 2 s - 1
         ctx.save_for_backward(rhs, v0, s)
         ctx.n = n
-        return s.sum(1).mul_(2).sub_(n), prod[:, n:]
+        rest = prod[:, n:]
+        # Training saves s, a view of prod, so a view of the rest costs nothing; without
+        # gradients a copy lets the (P, K, K) V2V block go (a 1-h video: 467 MB).
+        return s.sum(1).mul_(2).sub_(n), rest if any(ctx.needs_input_grad[:2]) else rest.clone()
 
     @staticmethod
     def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
