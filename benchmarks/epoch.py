@@ -8,8 +8,8 @@ is the loop's own ``train_seconds``: every batch read (or gathered from the prel
 moved to the device, scored with its negatives, backpropagated and stepped.  The data are the
 simulated full-scale Charades-STA files when they exist (``--features``/``--gt``: the real
 12,404 train queries and durations with simulated 4096-d rows, see the README), otherwise
-12,408 queries over 5,338 videos with Charades-like durations and random 4096-d rows (the
-official train split's counts), held in memory.  The preload's own time is printed apart.
+12,408 queries (the official train split's count), 3 per video, with Charades-like durations
+and random 4096-d rows held in memory.  The preload's own time is printed apart.
 
 The issue's GPU target: ``--device cuda --bf16 --preload device`` on an H100 in <= 2 s.
 """
@@ -46,9 +46,9 @@ def charades_scale(cfg, features: str, gt: str) -> tuple[MomentDataset, str]:
             q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), bench.WORDS))
         ds = MomentDataset(queries, open_store(features), words, bench.TIME, ProposalSpec.from_config(cfg), "train")
         return ds, f"{features} ({len(queries)} queries)"
-    durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 5338).clip(10, 120))
+    durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 4136).clip(10, 120))
     return (bench.make_dataset(12408, durations, cfg, 4096, words, per_video=3),
-            "random 4096-d rows in memory, Charades-like durations (12,408 queries, 5,338 videos)")
+            "random 4096-d rows in memory, Charades-like durations (12,408 queries, 4,136 videos)")
 
 
 def main() -> int:
