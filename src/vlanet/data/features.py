@@ -227,6 +227,7 @@ class NpyDirStore(FeatureStore):
         self.path = str(path)
         root = Path(path)
         self._files = {f.stem: f for f in sorted(root.iterdir()) if f.suffix in (".npy", ".npz")}
+        self._shapes: dict[str, tuple[int, ...]] = {}
         self.attrs = {}
 
     def ids(self) -> Iterable[str]:
@@ -263,11 +264,11 @@ class NpyDirStore(FeatureStore):
     def shape(self, vid: str) -> tuple[int, int]:
         if vid not in self._files:
             raise InputError(f"{self.path}: video id '{vid}' not found in the feature store")
-        head = self.header(vid)
-        if head is None:
-            return super().shape(vid)
-        self._check_shape(vid, head[0])
-        return head[0]
+        if vid not in self._shapes:  # collate asks for every query of a batch
+            head = self.header(vid)
+            self._shapes[vid] = super().shape(vid) if head is None else head[0]
+            self._check_shape(vid, self._shapes[vid])
+        return self._shapes[vid]
 
 
 class ResidentStore(FeatureStore):

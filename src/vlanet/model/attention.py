@@ -25,9 +25,15 @@ def tanh_sum(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """sum of tanh(x) over ``dim``, as 2 sum(sigmoid(2x)) - n.
 
     The same function (tanh(x) = 2 sigmoid(2x) - 1; a padded zero term is 0 either way) at less
-    cost: PyTorch's CPU tanh kernel takes ~2.2 ns per element here, its sigmoid ~0.8 ns.
+    cost: PyTorch's CPU tanh kernel takes ~2.2 ns per element here, its sigmoid ~0.8 ns.  The sum
+    is at least float32: under bf16 autocast, a bf16 sum near n/2 would lose the small difference.
     """
-    return torch.sigmoid(2 * x).sum(dim).mul_(2).sub_(x.shape[dim])
+    return torch.sigmoid(2 * x).sum(dim, dtype=acc_dtype(x)).mul_(2).sub_(x.shape[dim])
+
+
+def acc_dtype(x: torch.Tensor) -> torch.dtype:
+    """float32 for bf16/fp16 tensors, else their own dtype: what sums are accumulated in."""
+    return torch.promote_types(x.dtype, torch.float32)
 
 
 class VLA(nn.Module):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vlanet.model.attention import VLA, DenseAttention
+from vlanet.model.attention import VLA, DenseAttention, acc_dtype
 
 
 @dataclass
@@ -77,7 +77,8 @@ class _PairProducts(torch.autograd.Function):
         rest = prod[:, n:]
         # Training saves s, a view of prod, so a view of the rest costs nothing; without
         # gradients a copy lets the (P, K, K) V2V block go (a 1-h video: 467 MB).
-        return s.sum(1).mul_(2).sub_(n), rest if any(ctx.needs_input_grad[:2]) else rest.clone()
+        e = s.sum(1, dtype=acc_dtype(s)).mul_(2).sub_(n)  # as attention.tanh_sum
+        return e, rest if any(ctx.needs_input_grad[:2]) else rest.clone()
 
     @staticmethod
     def backward(ctx, d_sum: torch.Tensor | None, d_rest: torch.Tensor | None):
