@@ -37,18 +37,19 @@ from vlanet.data.loading import Splits  # noqa: E402
 from vlanet.train.loop import train  # noqa: E402
 
 
-def charades_scale(cfg, features: str, gt: str) -> tuple[MomentDataset, str]:
+def charades_scale(cfg, features: str, gt: str, limit: int = 0) -> tuple[MomentDataset, str]:
     words = bench.make_words()
     if Path(features).exists() and Path(gt).exists():
-        queries = read_ground_truth(gt)
+        queries = read_ground_truth(gt)[:limit or None]
         rng = np.random.default_rng(0)
         for q in queries:  # the timing does not depend on the words; use the bench vocabulary
             q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), bench.WORDS))
         ds = MomentDataset(queries, open_store(features), words, bench.TIME, ProposalSpec.from_config(cfg), "train")
         return ds, f"{features} ({len(queries)} queries)"
     durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 4136).clip(10, 120))
-    return (bench.make_dataset(12408, durations, cfg, 4096, words, per_video=3),
-            "random 4096-d rows in memory, Charades-like durations (12,408 queries, 4,136 videos)")
+    n = limit or 12408
+    return (bench.make_dataset(n, durations, cfg, 4096, words, per_video=3),
+            f"random 4096-d rows in memory, Charades-like durations ({n:,} queries, {-(-n // 3):,} videos)")
 
 
 def main() -> int:
@@ -60,13 +61,14 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0, help="train.num_workers (loader processes)")
     ap.add_argument("--features", default=str(bench.REPO / "data/charades-sta/sim_c3d.h5"))
     ap.add_argument("--gt", default=str(bench.REPO / "data/charades-sta/train.jsonl"))
+    ap.add_argument("--queries", type=int, default=0, help="only the first N queries (a smoke run)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("overrides", nargs="*", help="section.key=value config overrides")
     args = ap.parse_args()
     cfg = load_config(args.config, [*args.overrides, "train.epochs=1", f"train.device={args.device}",
                                     f"train.autocast={'bf16' if args.bf16 else 'none'}",
                                     f"train.num_workers={args.workers}"])
-    ds, source = charades_scale(cfg, args.features, args.gt)
+    ds, source = charades_scale(cfg, args.features, args.gt, args.queries)
     preload_s = 0.0
     if args.preload != "none":
         t = time.perf_counter()
