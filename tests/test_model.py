@@ -13,7 +13,7 @@ from vlanet.model.cca import CascadedCrossModalAttention
 from vlanet.model.loss import contrastive_loss
 from vlanet.model import proposals
 from vlanet.model.proposals import ProposalEncoder, pool_windows
-from vlanet.model.surrogate import select_surrogates, surrogate_rows
+from vlanet.model.surrogate import select_surrogates, surrogate_scales
 from vlanet.model.text import QueryEncoder
 
 D = 8
@@ -156,8 +156,8 @@ def test_indexed_selection_equals_per_pair_selection():
     mask = torch.ones(3, 4, 3, dtype=torch.bool)
     w = unit(3, D)
     vi, qi = torch.tensor([0, 1, 2, 0, 2]), torch.tensor([0, 1, 2, 2, 1])
-    rows, best = surrogate_rows(p, mask, w, vi, qi)
-    s = p.reshape(-1, D)[rows]
+    best = surrogate_scales(p, mask, w, vi, qi)
+    s = p.reshape(-1, D)[vi[:, None] * (4 * 3) + torch.arange(4) * 3 + best]  # window k*L + l'_k of video vi
     s2, best2 = select_surrogates(p[vi], mask[vi], w[qi])
     assert torch.equal(best, best2) and torch.allclose(s, s2)
 

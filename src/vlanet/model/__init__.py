@@ -5,7 +5,7 @@ Equation   What                                   Where
 =========  =====================================  ===============================
 (1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward
 (2)        proposal features p_lk                 proposals.ProposalEncoder / pool_windows
-(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / surrogate_rows
+(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / surrogate_scales
 (7)        VLA function E(x, Y)                   attention.VLA.forward
 (8)        Dense Attention A(X, Y)                attention.DenseAttention.forward
 (9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.reference_forward

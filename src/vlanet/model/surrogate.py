@@ -25,19 +25,17 @@ def select_surrogates(
     return s.squeeze(2), best  # Eqs. (5)-(6)
 
 
-def surrogate_rows(
+def surrogate_scales(
     proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
     video_idx: torch.Tensor, query_idx: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eqs. (3)-(6) as indices: s_k of pair p is row rows[p, k] of proposals.reshape(-1, D).
+) -> torch.Tensor:
+    """Eqs. (3)-(4) for pairs (video_idx[p], query_idx[p]) without copying V per pair: l'_k (P, K).
 
-    proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).
-    Returns (rows (P, K), l' (P, K)).  The CCA gathers the rows itself (cca.py), so per-proposal
-    work is done once per proposal, not once per pair, and V is never copied per pair.
+    proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).  The
+    surrogate s_k of pair p (Eqs. 5-6) is then window k*L + l'_k of its video: the CCA gathers it
+    from the batch's proposal table (vlanet.py, cca.py), so per-proposal work is done once per
+    proposal, not once per pair.
     """
-    bv, k, n_scales, _ = proposals.shape
     scores = torch.einsum("bkld,qd->bqkl", proposals, w_last)[video_idx, query_idx]  # Eq. (3) (P, K, L)
     scores = scores.masked_fill(~prop_mask[video_idx], float("-inf"))
-    best = scores.argmax(-1)  # Eq. (4)
-    groups = torch.arange(k, device=proposals.device) * n_scales
-    return (video_idx.unsqueeze(1) * (k * n_scales) + groups + best), best  # Eqs. (5)-(6)
+    return scores.argmax(-1)  # Eq. (4)

@@ -18,7 +18,7 @@ from torch import nn
 from vlanet.config import ModelConfig
 from vlanet.model.cca import CascadedCrossModalAttention, CCAOutput
 from vlanet.model.proposals import ProposalEncoder
-from vlanet.model.surrogate import surrogate_rows
+from vlanet.model.surrogate import surrogate_scales
 from vlanet.model.text import QueryEncoder
 
 
@@ -82,15 +82,14 @@ class VLANet(Encoders):
         """Run Eqs. (3)-(13) on pairs (video_idx[p], query_idx[p]); indices are (P,) long tensors."""
         bv, k, n_scales, d = video.proposals.shape
         table = video.proposals.reshape(-1, d)  # every proposal of the batch, one row each
-        if self.cfg.surrogate:
-            rows, best = surrogate_rows(  # Eqs. (3)-(6): s_k is row rows[p, k] of the table
-                video.proposals, video.mask, query.last, video_idx, query_idx)
+        if self.cfg.surrogate:  # Eqs. (3)-(6): s_k is window k*L + l'_k of the pair's video
+            best = surrogate_scales(video.proposals, video.mask, query.last, video_idx, query_idx)
+            window = torch.arange(k, device=best.device) * n_scales + best  # (P, K)
             v_mask = video.mask[video_idx].any(-1)  # (P, K)
-            window = torch.arange(k, device=rows.device) * n_scales + best  # (P, K)
         else:  # "w/o surrogate": every proposal is an element (Table 3)
             window = torch.arange(k * n_scales, device=table.device).expand(len(video_idx), -1)
-            rows = video_idx.unsqueeze(1) * (k * n_scales) + window
             v_mask = video.mask[video_idx].reshape(len(video_idx), k * n_scales)
+        rows = video_idx.unsqueeze(1) * (k * n_scales) + window  # the elements' rows of the table
         out = self.cca(table, v_mask, query.q, query.mask, query_idx, rows)  # Eqs. (9)-(13)
         rank = self.cfg.rank_by
         if rank == "q2v_last" and out.q2v_weights:
