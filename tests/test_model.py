@@ -387,3 +387,40 @@ def test_pair_products_without_gradients_keep_no_v2v_block_alive():
     assert rest.shape == (2, 3, 7) and rest.untyped_storage().nbytes() == rest.numel() * rest.element_size()
     torch.testing.assert_close(e, torch.tanh(rhs[:, :7] @ v0.transpose(1, 2)).sum(1), atol=1e-5, rtol=0)
     torch.testing.assert_close(rest, rhs[:, 7:] @ v0.transpose(1, 2))
+
+
+@pytest.mark.parametrize("surrogate", [True, False])
+def test_pairs_in_length_groups_give_the_same_numbers(monkeypatch, surrogate):
+    """score_pairs cuts pairs of short videos to their own length (vlanet.PAIR_GROUP_RATIO):
+    scores, attention, element scores and gradients equal those of one padded group."""
+    from vlanet.config import load_config
+    from vlanet.data.loading import load_splits
+    from vlanet.model import vlanet as vlanet_module
+    from vlanet.train.loop import batch_loss
+
+    cfg = load_config(None, ["data.synthetic_train_videos=24", "data.synthetic_test_videos=4", "data.synthetic_dim=16",
+                             "model.hidden_dim=16", f"model.surrogate={str(surrogate).lower()}"])
+    splits = load_splits(cfg, need=("train",))
+    order = sorted(range(len(splits.train)), key=lambda i: splits.train.queries[i].duration)
+    batch = splits.train.collate(order[:6] + order[-2:])  # short videos and the two longest
+    batch.feats = batch.feats.double()
+    ends = (batch.win_mask.any(-1) if surrogate else batch.win_mask.flatten(1)).sum(1)
+    assert len(vlanet_module.length_groups(ends, vlanet_module.PAIR_GROUP_RATIO)) > 1  # the case under test
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, splits.feature_dim, torch.from_numpy(splits.words.vectors)).double()
+    results = []
+    for ratio in (0.0, vlanet_module.PAIR_GROUP_RATIO):
+        monkeypatch.setattr(vlanet_module, "PAIR_GROUP_RATIO", ratio)
+        model.zero_grad()
+        video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
+        query = model.encode_query(batch.words, batch.word_mask)
+        vi, qi = torch.tensor([0, 1, 6, 7, 6, 0, 3]), torch.tensor([0, 1, 6, 7, 0, 6, 7])
+        out = model.score_pairs(video, query, vi, qi)
+        loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+        (loss + out.score.sum()).backward()
+        results.append((out, [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (a, ga), (b, gb) = results
+    for x, y in [(a.score, b.score), (a.element_scores, b.element_scores), (a.cca.element_vla, b.cca.element_vla),
+                 (a.cca.v, b.cca.v), (a.cca.q, b.cca.q)] + list(zip(a.cca.q2v_weights, b.cca.q2v_weights)):
+        torch.testing.assert_close(x, y, atol=1e-10, rtol=0)
+    assert len(ga) == len(gb) and all(torch.allclose(x, y, atol=1e-10) for x, y in zip(ga, gb))

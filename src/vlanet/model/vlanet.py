@@ -90,7 +90,7 @@ class VLANet(Encoders):
             window = torch.arange(k * n_scales, device=table.device).expand(len(video_idx), -1)
             v_mask = video.mask[video_idx].reshape(len(video_idx), k * n_scales)
         rows = video_idx.unsqueeze(1) * (k * n_scales) + window  # the elements' rows of the table
-        out = self.cca(table, v_mask, query.q, query.mask, query_idx, rows)  # Eqs. (9)-(13)
+        out = self._cca_by_length(table, v_mask, query, query_idx, rows)  # Eqs. (9)-(13)
         rank = self.cfg.rank_by
         if rank == "q2v_last" and out.q2v_weights:
             scores = out.q2v_weights[-1]
@@ -99,3 +99,65 @@ class VLANet(Encoders):
         else:  # "vla": E(s_k, Q) per element, also the fallback without cross-attention
             scores = out.element_vla
         return PairOutput(out.score, scores, window, v_mask, out)
+
+    def _cca_by_length(self, table: torch.Tensor, v_mask: torch.Tensor, query: QueryEncoding,
+                       query_idx: torch.Tensor, rows: torch.Tensor) -> CCAOutput:
+        """The CCA on the pairs, in groups of similar length, each cut to its own longest pair.
+
+        A batch pads every pair to its longest video, and V2V costs K^2 per pair: in a batch with
+        one 194-s video (K = 561) among 30-s ones (K = 69) every pair would pay 561^2.  Pairs are
+        sorted by their last valid element; a new group starts where a pair is shorter than
+        ``PAIR_GROUP_RATIO`` times its group's longest.  Padded elements are zero vectors under
+        a False mask, so cutting them changes no number (tests/test_model.py); the outputs are
+        padded back to K and put back in pair order.
+        """
+        n_pairs, k = v_mask.shape
+        ends = (v_mask * torch.arange(1, k + 1, device=v_mask.device)).amax(1)  # (P,) valid prefix length
+        groups = length_groups(ends, PAIR_GROUP_RATIO)
+        if len(groups) == 1 and int(groups[0][1]) == k:
+            return self.cca(table, v_mask, query.q, query.mask, query_idx, rows)
+        parts = [(idx, self.cca(table, v_mask[idx, :n], query.q, query.mask, query_idx[idx], rows[idx, :n]))
+                 for idx, n in groups]
+        return merge_pair_outputs(parts, n_pairs, k)
+
+
+# A new length group starts where a pair is shorter than this times its group's longest pair
+# (0 disables grouping).  Same numbers either way; measured in the README's Speed section.
+PAIR_GROUP_RATIO = 0.67
+
+
+def length_groups(ends: torch.Tensor, ratio: float) -> list[tuple[torch.Tensor, int]]:
+    """Pairs sorted by length, longest first, cut into groups: [(pair indices, group length)]."""
+    if ratio <= 0 or len(ends) == 0:
+        return [(torch.arange(len(ends), device=ends.device), int(ends.max()) if len(ends) else 0)]
+    order = torch.argsort(ends, descending=True, stable=True)
+    lengths = ends[order].tolist()
+    groups, start = [], 0
+    for i in range(1, len(lengths) + 1):
+        if i == len(lengths) or lengths[i] < ratio * lengths[start]:
+            groups.append((order[start:i], max(1, lengths[start])))
+            start = i
+    return groups
+
+
+def merge_pair_outputs(parts: list[tuple[torch.Tensor, CCAOutput]], n_pairs: int, k: int) -> CCAOutput:
+    """CCA outputs of pair groups -> one output in pair order, element axes padded back to K."""
+
+    def merge(tensors: list[torch.Tensor], pad_k: bool) -> torch.Tensor:
+        first = tensors[0]
+        shape = (n_pairs, k, *first.shape[2:]) if pad_k else (n_pairs, *first.shape[1:])
+        out = first.new_zeros(shape)
+        for (idx, _), t in zip(parts, tensors):
+            if pad_k:
+                out[idx, :t.shape[1]] = t
+            else:
+                out[idx] = t
+        return out
+
+    outs = [o for _, o in parts]
+    opt = lambda name, pad_k: None if getattr(outs[0], name) is None else merge([getattr(o, name) for o in outs], pad_k)  # noqa: E731
+    return CCAOutput(
+        score=merge([o.score for o in outs], False),
+        q2v_weights=[merge([o.q2v_weights[i] for o in outs], True) for i in range(len(outs[0].q2v_weights))],
+        v_base=merge([o.v_base for o in outs], True), q_base=merge([o.q_base for o in outs], False),
+        v_scale=opt("v_scale", True), q_scale=opt("q_scale", False), element_vla=opt("element_vla", True))
