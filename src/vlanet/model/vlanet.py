@@ -143,10 +143,9 @@ def length_groups(ends: torch.Tensor, ratio: float) -> list[tuple[torch.Tensor, 
 def merge_pair_outputs(parts: list[tuple[torch.Tensor, CCAOutput]], n_pairs: int, k: int) -> CCAOutput:
     """CCA outputs of pair groups -> one output in pair order, element axes padded back to K."""
 
-    def merge(tensors: list[torch.Tensor], pad_k: bool) -> torch.Tensor:
+    def stitch(tensors: list[torch.Tensor], pad_k: bool) -> torch.Tensor:
         first = tensors[0]
-        shape = (n_pairs, k, *first.shape[2:]) if pad_k else (n_pairs, *first.shape[1:])
-        out = first.new_zeros(shape)
+        out = first.new_zeros((n_pairs, k, *first.shape[2:]) if pad_k else (n_pairs, *first.shape[1:]))
         for (idx, _), t in zip(parts, tensors):
             if pad_k:
                 out[idx, :t.shape[1]] = t
@@ -154,10 +153,12 @@ def merge_pair_outputs(parts: list[tuple[torch.Tensor, CCAOutput]], n_pairs: int
                 out[idx] = t
         return out
 
-    outs = [o for _, o in parts]
-    opt = lambda name, pad_k: None if getattr(outs[0], name) is None else merge([getattr(o, name) for o in outs], pad_k)  # noqa: E731
+    def field(name: str, pad_k: bool) -> torch.Tensor | None:
+        tensors = [getattr(o, name) for _, o in parts]
+        return None if tensors[0] is None else stitch(tensors, pad_k)
+
+    n_q2v = len(parts[0][1].q2v_weights)
     return CCAOutput(
-        score=merge([o.score for o in outs], False),
-        q2v_weights=[merge([o.q2v_weights[i] for o in outs], True) for i in range(len(outs[0].q2v_weights))],
-        v_base=merge([o.v_base for o in outs], True), q_base=merge([o.q_base for o in outs], False),
-        v_scale=opt("v_scale", True), q_scale=opt("q_scale", False), element_vla=opt("element_vla", True))
+        score=field("score", False), q2v_weights=[stitch([o.q2v_weights[i] for _, o in parts], True) for i in range(n_q2v)],
+        v_base=field("v_base", True), q_base=field("q_base", False), v_scale=field("v_scale", True),
+        q_scale=field("q_scale", False), element_vla=field("element_vla", True))
