@@ -81,7 +81,7 @@ class FeatureStore:
 
     def n_rows(self, vid: str) -> int:
         """Number of feature rows of a video (formats that know it answer without reading)."""
-        return int(self.get(vid).shape[0])
+        return int(self.shape(vid)[0])
 
     def get(self, vid: str) -> np.ndarray:
         try:
@@ -182,9 +182,6 @@ class HDF5Store(FeatureStore):
                 node = node[arrays[0]]
             self._nodes[vid] = node
         return node
-
-    def n_rows(self, vid: str) -> int:
-        return self.shape(vid)[0]
 
     def shape(self, vid: str) -> tuple[int, int]:
         shape = tuple(self._node(vid).shape)
