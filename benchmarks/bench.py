@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from vlanet.allocator import retain_freed_memory
 from vlanet.config import Config, load_config
-from vlanet.data.annotations import Query
+from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
 from vlanet.data.features import MemoryStore, TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
@@ -117,6 +117,15 @@ def make_dataset(n_queries: int, durations: list[float], cfg: Config, feat_dim: 
         s = float(rng.uniform(0, d * 0.7))
         queries.append(Query(i, vid, text, d, [[s, min(d, s + 8.0)]]))
     return MomentDataset(queries, MemoryStore(feats, TIME.attrs()), words, TIME, ProposalSpec.from_config(cfg), "bench")
+
+
+def bench_queries(gt: str, words: WordVectors, rng: np.random.Generator, limit: int = 0) -> list[Query]:
+    """The ground truth of ``gt`` (its first ``limit`` queries, 0 = all) with sentences drawn
+    from the bench vocabulary: the timing does not depend on the words."""
+    queries = read_ground_truth(gt)[:limit or None]
+    for q in queries:
+        q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+    return queries
 
 
 def naive_scores(model: VLANet, batch, vids: list[int], qids: list[int]) -> torch.Tensor:
@@ -243,7 +252,6 @@ def bench_inference(cfg, device, bf16, reps):
 
 def bench_eval(cfg, device, features: str | None, gt: str | None):
     """Predict + evaluate the 3,720 Charades-STA test queries (simulated features if present)."""
-    from vlanet.data.annotations import read_ground_truth
     from vlanet.data.features import open_store
     from vlanet.eval.evaluate import evaluate_rows
     from vlanet.predict import predict_dataset
@@ -251,10 +259,7 @@ def bench_eval(cfg, device, features: str | None, gt: str | None):
 
     words = make_words()
     if features and gt and Path(features).exists() and Path(gt).exists():
-        queries = read_ground_truth(gt)
-        rng = np.random.default_rng(0)
-        for q in queries:  # the timing does not depend on the words; use the bench vocabulary
-            q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+        queries = bench_queries(gt, words, np.random.default_rng(0))
         ds = MomentDataset(queries, open_store(features), words, TIME, ProposalSpec.from_config(cfg), "test")
         source = f"{features} ({len(queries)} queries)"
     else:
@@ -273,17 +278,14 @@ def bench_loader(features: str | None, gt: str | None, cfg, reps_batches: int = 
     """Pairs per second out of the HDF5 store: read in-process, by 2 worker processes, and
     gathered from the test videos preloaded into RAM (``data.preload=ram``; the preload's own
     time is reported apart)."""
-    from vlanet.data.annotations import read_ground_truth
     from vlanet.data.dataset import batch_loader
     from vlanet.data.features import ResidentStore, open_store
 
     if not (features and gt and Path(features).exists() and Path(gt).exists()):
         return {"loader": "skipped (no simulated HDF5 store; see README)"}
     words = make_words()
-    queries = read_ground_truth(gt)
     rng = np.random.default_rng(0)
-    for q in queries:
-        q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), WORDS))
+    queries = bench_queries(gt, words, rng)
     store = open_store(features)
     order = rng.permutation(len(queries)).tolist()
     batches = [order[i:i + 64] for i in range(0, 64 * reps_batches, 64)]

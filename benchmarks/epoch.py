@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (the benchmark's synthetic data helpers)
 
 from vlanet.config import load_config  # noqa: E402
-from vlanet.data.annotations import read_ground_truth  # noqa: E402
 from vlanet.data.dataset import MomentDataset, ProposalSpec  # noqa: E402
 from vlanet.data.features import ResidentStore, open_store  # noqa: E402
 from vlanet.data.loading import Splits  # noqa: E402
@@ -40,10 +39,7 @@ from vlanet.train.loop import train  # noqa: E402
 def charades_scale(cfg, features: str, gt: str, limit: int = 0) -> tuple[MomentDataset, str]:
     words = bench.make_words()
     if Path(features).exists() and Path(gt).exists():
-        queries = read_ground_truth(gt)[:limit or None]
-        rng = np.random.default_rng(0)
-        for q in queries:  # the timing does not depend on the words; use the bench vocabulary
-            q.query = " ".join(words.words[j] for j in rng.integers(1, len(words.words), bench.WORDS))
+        queries = bench.bench_queries(gt, words, np.random.default_rng(0), limit)
         ds = MomentDataset(queries, open_store(features), words, bench.TIME, ProposalSpec.from_config(cfg), "train")
         return ds, f"{features} ({len(queries)} queries)"
     durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 4136).clip(10, 120))
