@@ -12,7 +12,10 @@ torch.utils.flop_counter counts them from the tensor shapes; elementwise ops (ta
 masks) are not counted, so the fraction of peak is a lower bound.  The peak is the best
 FLOP/s of a large square matmul (fp32, or bf16 with --bf16) over 15 tries before and 15 after
 the training measurement, on the same device in the same run; the training FLOP/s uses the
-median step, so the fraction is conservative.
+median step, so the fraction is conservative.  The paired fraction measures the two side by
+side instead: each of 15 rounds (7 with --quick) times the best of 3 square matmuls and then
+one step, and the median of the rounds' ratios is reported (``train_peak_fraction_paired``):
+on a machine whose speed drifts by 2x over a minute, each ratio compares like with like.
 
 The naive reference runs the same model the straightforward way: a Python loop over (video,
 sentence) pairs, each encoded on its own, and pooling the 4096-d rows of every window before
@@ -76,23 +79,49 @@ def median_time(fn, device, reps: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype, reps: int) -> float:
-    """The best FLOP/s of a large square matmul over max(reps, 15) tries.  The best, not the
-    median: on a shared machine single tries vary by up to 2x (82-150 GFLOP/s measured here
-    with a median of few), and the peak is what the hardware can do."""
+def square_matmul(device: torch.device, dtype: torch.dtype):
+    """A function that times one large square matmul and returns its FLOP/s (warmed up)."""
     n = 4096 if device.type == "cuda" else 2048
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(2):
         a @ b
-    best = math.inf
-    for _ in range(max(reps, 15)):
+
+    def one() -> float:
         sync(device)
         t = time.perf_counter()
         a @ b
         sync(device)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
+        return 2 * n**3 / (time.perf_counter() - t)
+
+    return one
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, reps: int) -> float:
+    """The best FLOP/s of a large square matmul over max(reps, 15) tries.  The best, not the
+    median: on a shared machine single tries vary by up to 2x (82-150 GFLOP/s measured here
+    with a median of few), and the peak is what the hardware can do."""
+    one = square_matmul(device, dtype)
+    return max(one() for _ in range(max(reps, 15)))
+
+
+def paired_fraction(step, flops: float, device: torch.device, dtype: torch.dtype, rounds: int) -> dict:
+    """The fraction of peak from adjacent measurements: each round times the best of 3 square
+    matmuls, then one training step, and takes their ratio; the median over rounds is reported.
+    A slow spell of the shared machine then slows both sides of a ratio alike, where the
+    headline fraction (median step over the best peak of the whole run) takes the step's
+    median against the run's luckiest matmul."""
+    one = square_matmul(device, dtype)
+    ratios, peaks = [], []
+    for _ in range(rounds):
+        peaks.append(max(one() for _ in range(3)))
+        sync(device)
+        t = time.perf_counter()
+        step()
+        sync(device)
+        ratios.append(flops / (time.perf_counter() - t) / peaks[-1])
+    return {"train_peak_fraction_paired": statistics.median(ratios),
+            "train_peak_fraction_paired_rounds": ratios, "matmul_peak_paired_median_flops": statistics.median(peaks)}
 
 
 def make_words(n: int = 2000, dim: int = 300, seed: int = 0) -> WordVectors:
@@ -186,6 +215,7 @@ def bench_training(cfg, device, bf16, reps, quick):
         loss.backward()
     flops = fc.get_total_flops()
     res = matmul_share(step, device, flops, t)
+    res.update(paired_fraction(step, flops, device, torch.bfloat16 if bf16 else torch.float32, 7 if quick else 15))
     res.update({"train_step_s": t, "train_pairs_per_s": len(batch.index) / t, "train_flops_per_step": flops,
                 "train_flops_per_s": flops / t, "batch_K": int(batch.windows.shape[1]),
                 "batch_T": int(batch.feats.shape[1])})
@@ -345,6 +375,8 @@ def main() -> int:
     ap.add_argument("--features", default=str(REPO / "data/charades-sta/sim_c3d.h5"))
     ap.add_argument("--gt", default=str(REPO / "data/charades-sta/test.jsonl"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--train-only", action="store_true",
+                    help="only the matmul peak and the training step (repeat runs of the fraction of peak)")
     ap.add_argument("--scaling-point", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     cfg = load_config(args.config)
@@ -368,11 +400,12 @@ def main() -> int:
     res["matmul_peak_flops"] = max(peaks)
     res["train_peak_fraction"] = res["train_flops_per_s"] / res["matmul_peak_flops"]
     res["train_matmul_kernel_peak_fraction"] = res["train_matmul_kernel_flops_per_s"] / res["matmul_peak_flops"]
-    res.update(bench_inference(cfg, device, args.bf16, reps))
-    res.update(bench_eval(cfg, device, args.features, args.gt))
-    res.update(bench_loader(args.features, args.gt, cfg))
+    if not args.train_only:
+        res.update(bench_inference(cfg, device, args.bf16, reps))
+        res.update(bench_eval(cfg, device, args.features, args.gt))
+        res.update(bench_loader(args.features, args.gt, cfg))
     res["length_scaling"] = []
-    for seconds in ([30.0, 300.0] if args.quick else [30.0, 300.0, 3600.0]):
+    for seconds in [] if args.train_only else [30.0, 300.0] if args.quick else [30.0, 300.0, 3600.0]:
         r = subprocess.run([sys.executable, __file__, "--scaling-point", str(seconds), "--device", args.device]
                            + (["--config", args.config] if args.config else []),
                            capture_output=True, text=True, env=dict(os.environ))
@@ -394,13 +427,20 @@ def print_table(r: dict) -> None:
         ("train step (64 pairs, 4096-d, 30-s videos)", f"{r['train_step_s'] * 1000:.0f} ms  (T={r['batch_T']}, K={r['batch_K']})"),
         ("train pairs/s", f"{r['train_pairs_per_s']:.1f}"),
         ("train matmul FLOP/s", f"{r['train_flops_per_s'] / g:.1f} GFLOP/s = {100 * r['train_peak_fraction']:.0f}% of peak"),
+        ("fraction of peak, paired rounds (step vs adjacent matmul)",
+         f"median {100 * r['train_peak_fraction_paired']:.0f}% over {len(r['train_peak_fraction_paired_rounds'])} rounds "
+         f"({min(r['train_peak_fraction_paired_rounds']) * 100:.0f}-{max(r['train_peak_fraction_paired_rounds']) * 100:.0f}%; "
+         f"median peak {r['matmul_peak_paired_median_flops'] / g:.1f} GFLOP/s)"),
         ("time inside matmul kernels (profiler)", f"{100 * r['train_matmul_time_share']:.0f}% of the step; they run at "
          f"{r['train_matmul_kernel_flops_per_s'] / g:.1f} GFLOP/s = {100 * r['train_matmul_kernel_peak_fraction']:.0f}% of peak"),
         ("naive reference step (per-pair loop, pool then FC)", f"{r['naive_step_s'] * 1000:.0f} ms  -> speed-up x{r['naive_speedup']:.1f} (same scores: {r['naive_same_scores']})"),
-        ("inference, batch 1", f"{r['infer_ms_per_query']:.1f} ms/query"),
-        ("inference, batch 128", f"{r['infer_batched_queries_per_s']:.0f} queries/s"),
-        ("predict + evaluate test set", f"{r['eval_3720_s']:.1f} s for {r['eval_queries']} queries [{r['eval_source']}]"),
     ]
+    if "infer_ms_per_query" in r:  # not with --train-only
+        rows += [
+            ("inference, batch 1", f"{r['infer_ms_per_query']:.1f} ms/query"),
+            ("inference, batch 128", f"{r['infer_batched_queries_per_s']:.0f} queries/s"),
+            ("predict + evaluate test set", f"{r['eval_3720_s']:.1f} s for {r['eval_queries']} queries [{r['eval_source']}]"),
+        ]
     for k, what in (("workers0", "HDF5 loader, in-process"), ("workers2", "HDF5 loader, 2 workers"),
                     ("preload_ram", "loader from RAM (data.preload=ram)")):
         if f"loader_pairs_per_s_{k}" in r:
