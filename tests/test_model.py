@@ -15,6 +15,7 @@ from vlanet.model import proposals
 from vlanet.model.proposals import ProposalEncoder, pool_windows
 from vlanet.model.surrogate import select_surrogates, surrogate_scales
 from vlanet.model.text import QueryEncoder
+from vlanet.model.unit import unit_rows
 
 D = 8
 
@@ -113,6 +114,25 @@ def test_project_then_pool_equals_pool_then_project():
     want = torch.nn.functional.normalize(enc.fc(pooled), dim=-1)
     assert torch.allclose(out[0, 0, 0], want, atol=1e-5)
     assert torch.allclose(out.norm(dim=-1), torch.ones(1, 1, 1))
+
+
+def test_unit_rows_is_normalize_times_mask_with_the_same_gradient():
+    """Eqs. (1)-(2)'s normalisation: values and gradients of F.normalize(x) * mask, masked rows
+    zero with zero gradient; under bf16 autocast the result is float32 as F.normalize's is."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 7, D, dtype=torch.float64, requires_grad=True)
+    mask = torch.rand(3, 5, 7) > 0.3
+    g = torch.randn(3, 5, 7, D, dtype=torch.float64)
+    got = unit_rows(x, mask)
+    (dx_got,) = torch.autograd.grad(got, x, g)
+    want = torch.nn.functional.normalize(x, dim=-1) * mask.unsqueeze(-1)
+    (dx_want,) = torch.autograd.grad(want, x, g)
+    assert torch.allclose(got, want, atol=1e-12) and torch.allclose(dx_got, dx_want, atol=1e-12)
+    assert (got[~mask] == 0).all() and (dx_got[~mask] == 0).all()
+    assert torch.allclose(unit_rows(x).norm(dim=-1), torch.ones(3, 5, 7, dtype=torch.float64))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        xb = torch.randn(4, D).to(torch.bfloat16)
+        assert unit_rows(xb).dtype == torch.nn.functional.normalize(xb, dim=-1).dtype
 
 
 def test_row_projection_gradients_are_nn_linears():

@@ -3,7 +3,7 @@
 =========  =====================================  ===============================
 Equation   What                                   Where
 =========  =====================================  ===============================
-(1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward
+(1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward (unit.unit_rows)
 (2)        proposal features p_lk                 proposals.ProposalEncoder / pool_windows
 (3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / surrogate_scales
 (7)        VLA function E(x, Y)                   attention.VLA.forward

@@ -24,8 +24,9 @@ rows (fast: a matmul), or, when that weight matrix would exceed ``POOL_MATMUL_EL
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from vlanet.model.unit import unit_rows
 
 
 POOL_MATMUL_ELEMS = 1 << 23  # largest (B, K*L, T) weight matrix pool_windows builds (32 MB)
@@ -88,9 +89,11 @@ class ProposalEncoder(nn.Module):
         super().__init__()
         self.fc = nn.Linear(feature_dim, hidden_dim)  # "FC layers resize the feature dimension to D"
 
-    def forward(self, feats: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
-        """feats (B, T, F), row_mask (B, T), windows (B, K, L, 2) rows -> V (B, K, L, D), unit rows."""
+    def forward(self, feats: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tensor,
+                win_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """feats (B, T, F), row_mask (B, T), windows (B, K, L, 2) rows, win_mask (B, K, L) ->
+        V (B, K, L, D), unit rows (zero where win_mask is False)."""
         b, t, f = feats.shape  # project once, pool after (see module docstring)
         rows = _RowProjection.apply(feats.reshape(b * t, f), self.fc.weight, self.fc.bias).view(b, t, -1)
         p = pool_windows(rows, row_mask, windows)  # (B, K, L, D)
-        return F.normalize(p, dim=-1)  # Eq. (2): each p_lk is a unit vector
+        return unit_rows(p, win_mask)  # Eq. (2): each p_lk is a unit vector

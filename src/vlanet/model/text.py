@@ -10,9 +10,10 @@ dataset's own) are a frozen buffer so that a checkpoint can embed new sentences 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from vlanet.model.unit import unit_rows
 
 
 class QueryEncoder(nn.Module):
@@ -28,6 +29,6 @@ class QueryEncoder(nn.Module):
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.gru(packed)
         q, _ = pad_packed_sequence(out, batch_first=True, total_length=words.shape[1])  # (B, M, D)
-        q = F.normalize(q, dim=-1) * word_mask.unsqueeze(-1)  # Eq. (1): each w_m is a unit vector
+        q = unit_rows(q, word_mask)  # Eq. (1): each w_m is a unit vector, padding 0
         last = q[torch.arange(q.shape[0], device=q.device), lengths - 1]  # w_M (B, D)
         return q, last

@@ -57,8 +57,8 @@ class Encoders(nn.Module):
     def encode_video(self, feats: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tensor,
                      win_mask: torch.Tensor) -> VideoEncoding:
         """feats (Bv, T, F), row_mask (Bv, T), windows (Bv, K, L, 2) in rows, win_mask (Bv, K, L)."""
-        p = self.proposal_encoder(self.dropout(feats), row_mask, windows)  # Eq. (2)
-        return VideoEncoding(p * win_mask.unsqueeze(-1), win_mask)
+        p = self.proposal_encoder(self.dropout(feats), row_mask, windows, win_mask)  # Eq. (2)
+        return VideoEncoding(p, win_mask)
 
     def encode_query(self, words: torch.Tensor, word_mask: torch.Tensor) -> QueryEncoding:
         q, last = self.query_encoder(words, word_mask)  # Eq. (1)
