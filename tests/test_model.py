@@ -8,7 +8,7 @@ import torch
 
 from vlanet.config import ModelConfig
 from vlanet.model import VLANet
-from vlanet.model.attention import VLA, DenseAttention, tanh_sum
+from vlanet.model.attention import VLA, DenseAttention, scaled_tanh_sum
 from vlanet.model.cca import CascadedCrossModalAttention
 from vlanet.model.loss import contrastive_loss
 from vlanet.model import proposals
@@ -208,17 +208,25 @@ def test_vla_matches_explicit_loops(reduce):
                 assert float(e[b, i]) == pytest.approx(want, abs=1e-5)
 
 
-def test_tanh_sum_is_the_sum_of_tanh_with_its_gradient():
-    """tanh_sum (2 sum sigmoid(2x) - n) equals sum tanh(x), zero terms (padding) included, in float32."""
+def test_scaled_tanh_sum_is_the_sum_of_tanh_with_its_gradient():
+    """scaled_tanh_sum (2 sum sigmoid(2x) - M over x = a_n g_nm b_m) equals sum_m tanh(x), zero
+    terms (padding) included; its own gradient passes gradcheck and matches autograd's of the
+    literal form, in float32 too."""
     torch.manual_seed(0)
-    x = (torch.randn(5, 7, 9) * 3).masked_fill(torch.rand(5, 7, 9) < 0.3, 0.0).requires_grad_()
-    y = x.detach().clone().requires_grad_()
+    g = (torch.randn(5, 7, 9, dtype=torch.float64) * 3).masked_fill(torch.rand(5, 7, 9) < 0.3, 0.0)
+    a, b = torch.rand(5, 7, dtype=torch.float64) * 2, torch.rand(5, 9, dtype=torch.float64) * 2
+    literal = torch.tanh(g * a.unsqueeze(-1) * b.unsqueeze(-2)).sum(-1)
+    assert torch.allclose(scaled_tanh_sum(g, a, b), literal, atol=1e-12)
+    assert torch.autograd.gradcheck(scaled_tanh_sum, (g.requires_grad_(), a.requires_grad_(), b.requires_grad_()))
+    ins = [t.detach().float().requires_grad_() for t in (g, a, b)]
+    ref = [t.detach().float().requires_grad_() for t in (g, a, b)]
     w = torch.randn(5, 7)
-    (tanh_sum(x) * w).sum().backward()
-    (torch.tanh(y).sum(-1) * w).sum().backward()
-    assert torch.allclose(tanh_sum(x), torch.tanh(y).sum(-1), atol=1e-5)
-    assert torch.allclose(x.grad, y.grad, atol=1e-6)
-    assert torch.equal(tanh_sum(torch.zeros(2, 3)), torch.zeros(2))
+    (scaled_tanh_sum(*ins) * w).sum().backward()
+    (torch.tanh(ref[0] * ref[1].unsqueeze(-1) * ref[2].unsqueeze(-2)).sum(-1) * w).sum().backward()
+    for got, want in zip(ins, ref):
+        assert torch.allclose(got.grad, want.grad, atol=1e-5)
+    zeros = torch.zeros(2, 3)
+    assert torch.equal(scaled_tanh_sum(zeros.unsqueeze(-1), torch.ones(2, 3), torch.ones(2, 1)), torch.zeros(2, 3))
 
 
 @pytest.mark.parametrize("scale", ["none", "count", "residual"])

@@ -21,14 +21,41 @@ import torch
 from torch import nn
 
 
-def tanh_sum(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """sum of tanh(x) over ``dim``, as 2 sum(sigmoid(2x)) - n.
+def scaled_tanh_sum(g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum_m tanh(a_n g_nm b_m) for g (B, N, M), a (B, N), b (B, M) -> (B, N).
 
-    The same function (tanh(x) = 2 sigmoid(2x) - 1; a padded zero term is 0 either way) at less
-    cost: PyTorch's CPU tanh kernel takes ~2.2 ns per element here, its sigmoid ~0.8 ns.  The sum
-    is at least float32: under bf16 autocast, a bf16 sum near n/2 would lose the small difference.
+    Computed as 2 sum sigmoid(2x) - M, the same function (tanh(x) = 2 sigmoid(2x) - 1; a padded
+    zero term is 0 either way) at less cost: PyTorch's CPU tanh kernel takes ~2.2 ns per element
+    here, its sigmoid ~0.8 ns.  One autograd node with its own gradient: the cascade calls this
+    on (P, K, M) tensors six times per step, and autograd's chain of scalings, sigmoid and sum
+    costs twice the passes.  The sum is at least float32: under bf16 autocast, a bf16 sum near
+    M/2 would lose the small difference.
     """
-    return torch.sigmoid(2 * x).sum(dim, dtype=acc_dtype(x)).mul_(2).sub_(x.shape[dim])
+    return _ScaledTanhSum.apply(g, a, b)
+
+
+class _ScaledTanhSum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        s = torch.mul((2 * a).unsqueeze(-1), b.unsqueeze(-2)).mul_(g).sigmoid_()  # sigmoid(2x), (B, N, M)
+        ctx.save_for_backward(g, a, b, s)
+        return s.sum(-1, dtype=acc_dtype(s)).mul_(2).sub_(g.shape[-1])
+
+    @staticmethod
+    def backward(ctx, de: torch.Tensor):
+        g, a, b, s = ctx.saved_tensors
+        # d/dx (2 sigmoid(2x) - 1) = 4 s (1 - s); h = dE/dx for every term x = a_n g_nm b_m
+        h = torch.addcmul(s, s, s, value=-1).mul_((4 * de).unsqueeze(-1).to(s.dtype))
+        da = db = dg = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            hg = h * g
+            if ctx.needs_input_grad[1]:
+                da = torch.bmm(hg, b.to(hg.dtype).unsqueeze(-1)).squeeze(-1).to(a.dtype)
+            if ctx.needs_input_grad[2]:
+                db = torch.bmm(a.to(hg.dtype).unsqueeze(1), hg).squeeze(1).to(b.dtype)
+        if ctx.needs_input_grad[0]:
+            dg = h.mul_(a.unsqueeze(-1)).mul_(b.unsqueeze(-2)).to(g.dtype)
+        return dg, da, db
 
 
 def acc_dtype(x: torch.Tensor) -> torch.dtype:
@@ -83,7 +110,7 @@ class VLA(nn.Module):
         rescaled sets: (a x).(W y b) = a b (x A y^T).  The cascade uses it (cca.py) because every
         Dense Attention only rescales the rows of its set.
         """
-        e = tanh_sum(g * x_scale.unsqueeze(-1) * y_scale.unsqueeze(-2))
+        e = scaled_tanh_sum(g, x_scale, y_scale)
         return self.normalise(e, y_mask)
 
     def normalise(self, e: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:

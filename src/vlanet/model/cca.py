@@ -64,7 +64,7 @@ class _PairProducts(torch.autograd.Function):
 
     What autograd would do with bmm, tanh and two slices, with the products' gradient assembled
     in one buffer (no zero-filled copies per slice) and both input gradients contiguous.  The
-    tanh terms are 2 sigmoid(2 x) - 1 (the same function, see ``attention.tanh_sum``), computed
+    tanh terms are 2 sigmoid(2 x) - 1 (the same function, see ``attention.scaled_tanh_sum``), computed
     in place in the products' buffer.
     """
 
@@ -77,7 +77,7 @@ class _PairProducts(torch.autograd.Function):
         rest = prod[:, n:]
         # Training saves s, a view of prod, so a view of the rest costs nothing; without
         # gradients a copy lets the (P, K, K) V2V block go (a 1-h video: 467 MB).
-        e = s.sum(1, dtype=acc_dtype(s)).mul_(2).sub_(n)  # as attention.tanh_sum
+        e = s.sum(1, dtype=acc_dtype(s)).mul_(2).sub_(n)  # as attention.scaled_tanh_sum
         return e, rest if any(ctx.needs_input_grad[:2]) else rest.clone()
 
     @staticmethod
