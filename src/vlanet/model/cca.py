@@ -90,7 +90,7 @@ class _PairProducts(torch.autograd.Function):
         if d_sum is None:
             d_prod[:, :n] = 0
         else:  # d(2 sigmoid(2x) - 1)/dx = 4 s (1 - s)
-            torch.mul(s - s * s, 4 * d_sum.unsqueeze(1).to(s.dtype), out=d_prod[:, :n])
+            torch.mul(torch.addcmul(s, s, s, value=-1), 4 * d_sum.unsqueeze(1).to(s.dtype), out=d_prod[:, :n])
         d_prod[:, n:] = 0 if d_rest is None else d_rest
         rhs_c, v0_c = rhs.to(s.dtype), v0.to(s.dtype)
         return torch.bmm(d_prod, v0_c).to(rhs.dtype), torch.bmm(d_prod.transpose(1, 2), rhs_c).to(v0.dtype), None
