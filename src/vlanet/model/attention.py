@@ -34,18 +34,29 @@ def scaled_tanh_sum(g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.
     return _ScaledTanhSum.apply(g, a, b)
 
 
+def tanh_sum_from_sigmoid(s: torch.Tensor, dim: int) -> torch.Tensor:
+    """sum of tanh(x) over ``dim`` from s = sigmoid(2x): 2 sum(s) - n, summed in at least float32."""
+    return s.sum(dim, dtype=acc_dtype(s)).mul_(2).sub_(s.shape[dim])
+
+
+def tanh_grad_from_sigmoid(s: torch.Tensor, d: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """d * dtanh(x)/dx from s = sigmoid(2x): d/dx (2 sigmoid(2x) - 1) = 4 s (1 - s); d broadcasts."""
+    t = torch.addcmul(s, s, s, value=-1)
+    d = 4 * d.to(s.dtype)
+    return t.mul_(d) if out is None else torch.mul(t, d, out=out)
+
+
 class _ScaledTanhSum(torch.autograd.Function):
     @staticmethod
     def forward(ctx, g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         s = torch.mul((2 * a).unsqueeze(-1), b.unsqueeze(-2)).mul_(g).sigmoid_()  # sigmoid(2x), (B, N, M)
         ctx.save_for_backward(g, a, b, s)
-        return s.sum(-1, dtype=acc_dtype(s)).mul_(2).sub_(g.shape[-1])
+        return tanh_sum_from_sigmoid(s, -1)
 
     @staticmethod
     def backward(ctx, de: torch.Tensor):
         g, a, b, s = ctx.saved_tensors
-        # d/dx (2 sigmoid(2x) - 1) = 4 s (1 - s); h = dE/dx for every term x = a_n g_nm b_m
-        h = torch.addcmul(s, s, s, value=-1).mul_((4 * de).unsqueeze(-1).to(s.dtype))
+        h = tanh_grad_from_sigmoid(s, de.unsqueeze(-1))  # dE/dx for every term x = a_n g_nm b_m
         da = db = dg = None
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             hg = h * g

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vlanet.model.attention import VLA, DenseAttention, acc_dtype
+from vlanet.model.attention import VLA, DenseAttention, tanh_grad_from_sigmoid, tanh_sum_from_sigmoid
 
 
 @dataclass
@@ -77,7 +77,7 @@ class _PairProducts(torch.autograd.Function):
         rest = prod[:, n:]
         # Training saves s, a view of prod, so a view of the rest costs nothing; without
         # gradients a copy lets the (P, K, K) V2V block go (a 1-h video: 467 MB).
-        e = s.sum(1, dtype=acc_dtype(s)).mul_(2).sub_(n)  # as attention.scaled_tanh_sum
+        e = tanh_sum_from_sigmoid(s, 1)
         return e, rest if any(ctx.needs_input_grad[:2]) else rest.clone()
 
     @staticmethod
@@ -89,8 +89,8 @@ class _PairProducts(torch.autograd.Function):
         d_prod = s.new_empty(rhs.shape[0], rhs.shape[1], v0.shape[1])
         if d_sum is None:
             d_prod[:, :n] = 0
-        else:  # d(2 sigmoid(2x) - 1)/dx = 4 s (1 - s)
-            torch.mul(torch.addcmul(s, s, s, value=-1), 4 * d_sum.unsqueeze(1).to(s.dtype), out=d_prod[:, :n])
+        else:
+            tanh_grad_from_sigmoid(s, d_sum.unsqueeze(1), out=d_prod[:, :n])
         d_prod[:, n:] = 0 if d_rest is None else d_rest
         rhs_c, v0_c = rhs.to(s.dtype), v0.to(s.dtype)
         return torch.bmm(d_prod, v0_c).to(rhs.dtype), torch.bmm(d_prod.transpose(1, 2), rhs_c).to(v0.dtype), None
