@@ -83,11 +83,15 @@ class FeatureStore:
         """Number of feature rows of a video (formats that know it answer without reading)."""
         return int(self.shape(vid)[0])
 
+    def _missing(self, vid: str) -> InputError:
+        """The error for a video id the store does not hold."""
+        return InputError(f"{self.path}: video id '{vid}' not found in the feature store")
+
     def get(self, vid: str) -> np.ndarray:
         try:
             x = self._raw(vid)
         except KeyError:
-            raise InputError(f"{self.path}: video id '{vid}' not found in the feature store") from None
+            raise self._missing(vid) from None
         self._check_shape(vid, x.shape)
         self._check_finite(vid, x)
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -129,7 +133,7 @@ class MemoryStore(FeatureStore):
 
     def shape(self, vid: str) -> tuple[int, int]:
         if vid not in self.feats:
-            raise InputError(f"{self.path}: video id '{vid}' not found in the feature store")
+            raise self._missing(vid)
         shape = tuple(np.shape(self.feats[vid]))
         self._check_shape(vid, shape)
         return shape
@@ -174,7 +178,7 @@ class HDF5Store(FeatureStore):
             try:
                 node = self._file[vid]
             except KeyError:
-                raise InputError(f"{self.path}: video id '{vid}' not found in the feature store") from None
+                raise self._missing(vid) from None
             if isinstance(node, self._h5py.Group):
                 arrays = [k for k in node.keys() if isinstance(node[k], self._h5py.Dataset)]
                 if len(arrays) != 1:
@@ -260,7 +264,7 @@ class NpyDirStore(FeatureStore):
 
     def shape(self, vid: str) -> tuple[int, int]:
         if vid not in self._files:
-            raise InputError(f"{self.path}: video id '{vid}' not found in the feature store")
+            raise self._missing(vid)
         if vid not in self._shapes:  # collate asks for every query of a batch
             head = self.header(vid)
             self._shapes[vid] = super().shape(vid) if head is None else head[0]
