@@ -208,18 +208,22 @@ def test_vla_matches_explicit_loops(reduce):
                 assert float(e[b, i]) == pytest.approx(want, abs=1e-5)
 
 
-def test_scaled_tanh_sum_is_the_sum_of_tanh_with_its_gradient():
+@pytest.mark.parametrize("layout", ["contiguous", "transposed view"])
+def test_scaled_tanh_sum_is_the_sum_of_tanh_with_its_gradient(layout):
     """scaled_tanh_sum (2 sum sigmoid(2x) - M over x = a_n g_nm b_m) equals sum_m tanh(x), zero
     terms (padding) included; its own gradient passes gradcheck and matches autograd's of the
-    literal form, in float32 too."""
+    literal form, in float32 too.  g as the cascade passes it (a transposed view, worked on in
+    its own layout) and contiguous."""
     torch.manual_seed(0)
-    g = (torch.randn(5, 7, 9, dtype=torch.float64) * 3).masked_fill(torch.rand(5, 7, 9) < 0.3, 0.0)
+    g = (torch.randn(5, 9, 7, dtype=torch.float64) * 3).masked_fill(torch.rand(5, 9, 7) < 0.3, 0.0).transpose(1, 2)
+    if layout == "contiguous":
+        g = g.contiguous()
     a, b = torch.rand(5, 7, dtype=torch.float64) * 2, torch.rand(5, 9, dtype=torch.float64) * 2
     literal = torch.tanh(g * a.unsqueeze(-1) * b.unsqueeze(-2)).sum(-1)
     assert torch.allclose(scaled_tanh_sum(g, a, b), literal, atol=1e-12)
     assert torch.autograd.gradcheck(scaled_tanh_sum, (g.requires_grad_(), a.requires_grad_(), b.requires_grad_()))
     ins = [t.detach().float().requires_grad_() for t in (g, a, b)]
-    ref = [t.detach().float().requires_grad_() for t in (g, a, b)]
+    ref = [t.detach().float().contiguous().requires_grad_() for t in (g, a, b)]
     w = torch.randn(5, 7)
     (scaled_tanh_sum(*ins) * w).sum().backward()
     (torch.tanh(ref[0] * ref[1].unsqueeze(-1) * ref[2].unsqueeze(-2)).sum(-1) * w).sum().backward()

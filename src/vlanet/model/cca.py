@@ -166,7 +166,7 @@ class CascadedCrossModalAttention(nn.Module):
         cv = v.new_ones(n_pairs, k)  # V = diag(cv) V0 throughout
         if self.self_attention:
             cv, _ = self.v2v.weigh(self.v2v.vla.normalise(e_v2v, v_mask), v_mask)  # Eq. (9)
-        g = g.split(q.shape[1], dim=2)
+        g = [t.transpose(1, 2) for t in g.split(q.shape[1], dim=1)]  # per unit (P, K, M)
         g_q2v, g_v2q, g_score = g[:len(self.q2v)], g[len(self.q2v):-1], g[-1]
         weights: list[torch.Tensor] = []
         for i in range(self.n_q2v):
@@ -188,10 +188,12 @@ class CascadedCrossModalAttention(nn.Module):
     @staticmethod
     def _products(v0: torch.Tensor, rhs: torch.Tensor, n_self: int) -> tuple[torch.Tensor, torch.Tensor]:
         """v0 (P, K, D) against rhs (P, n_self + W, D): the V2V terms of Eq. (7) summed over the
-        first n_self rows of rhs, tanh(v0_k A v0_j) -> (P, K), and the other products (P, K, W).
+        first n_self rows of rhs, tanh(v0_k A v0_j) -> (P, K), and the other products (P, W, K).
 
         The products are laid out (P, n_self + W, K); _PairProducts returns both gradients
         contiguous (autograd's bmm against a transposed view would hand v0's back transposed).
+        The caller splits the W rows per attention unit before transposing them, so that their
+        gradients come back as contiguous blocks of the (P, W, K) layout.
         Long videos (V2V is quadratic in K) go in slices of K, so the (P, K, K) term never
         exists at once beyond ``VLA.chunk_elems`` elements.
         """
@@ -199,8 +201,8 @@ class CascadedCrossModalAttention(nn.Module):
         cols = max(1, VLA.chunk_elems // max(1, n_pairs * rhs.shape[1]))
         parts = [_PairProducts.apply(rhs, v0[:, i:i + cols], n_self) for i in range(0, k, cols)]
         if len(parts) == 1:
-            return parts[0][0], parts[0][1].transpose(1, 2)
-        return torch.cat([e for e, _ in parts], 1), torch.cat([g for _, g in parts], 2).transpose(1, 2)
+            return parts[0]
+        return torch.cat([e for e, _ in parts], 1), torch.cat([g for _, g in parts], 2)
 
     def reference_forward(self, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor, q_mask: torch.Tensor,
                           q_index: torch.Tensor | None = None) -> CCAOutput:
