@@ -26,7 +26,8 @@ Like training (``train()``), the run keeps freed memory in the process (vlanet/a
 VLANET_KEEP_FREED_MEMORY=0 measures glibc's default behaviour.  The video-length points run in
 fresh processes with the default allocator, as one-shot inference (``vlanet run``) does.
 
-With --json the last stdout line is one JSON object (keys listed in the README).
+With --json the last stdout line is one JSON object (its main keys are listed in the README's
+Speed section).
 """
 
 from __future__ import annotations
@@ -191,8 +192,8 @@ def matmul_share(step, device, flops: float, step_s: float, steps: int = 3) -> d
             for _ in range(steps):
                 step()
             sync(device)
-        events = prof.key_averages()
-        mm_s = sum(e.self_device_time_total for e in events if e.key.removeprefix("aten::") in MATMUL_OPS) * 1e-6 / steps
+        mm_events = [e for e in prof.key_averages() if e.key.removeprefix("aten::") in MATMUL_OPS]
+        mm_s = sum(e.self_device_time_total for e in mm_events) * 1e-6 / steps
     return {"train_matmul_time_share": mm_s / step_s, "train_matmul_kernel_flops_per_s": flops / mm_s}
 
 
