@@ -38,7 +38,7 @@ class OpTimer(TorchDispatchMode):
         t0 = time.perf_counter()
         out = func(*args, **(kwargs or {}))
         dt = time.perf_counter() - t0
-        key = (func.overloadpacket.__name__, tuple(_shape(a) for a in args if _shape(a) is not None))
+        key = (func.overloadpacket.__name__, tuple(sh for sh in map(_shape, args) if sh is not None))
         entry = self.times.setdefault(key, [0.0, 0])
         entry[0] += dt
         entry[1] += 1

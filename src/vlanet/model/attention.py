@@ -54,7 +54,8 @@ class _ScaledTanhSum(torch.autograd.Function):
     @staticmethod
     def forward(ctx, g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         flip = g.stride(-1) != 1 and g.stride(-2) == 1  # then work on g^T (B, M, N), sum over M
-        gl, ax, by, m_dim = _layout(g, a, b, flip)
+        gl = g.transpose(-1, -2) if flip else g
+        ax, by, m_dim = _broadcast(a, b, flip)
         s = torch.mul(2 * ax, by).mul_(gl).sigmoid_()  # sigmoid(2x) for every term x = a_n g_nm b_m
         ctx.save_for_backward(gl, a, b, s)
         ctx.flip = flip
@@ -63,7 +64,7 @@ class _ScaledTanhSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, de: torch.Tensor):
         gl, a, b, s = ctx.saved_tensors
-        _, ax, by, m_dim = _layout(gl, a, b, ctx.flip)
+        ax, by, m_dim = _broadcast(a, b, ctx.flip)
         h = tanh_grad_from_sigmoid(s, de.unsqueeze(m_dim))  # dE/dx for every term x
         da = db = dg = None
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
@@ -78,11 +79,12 @@ class _ScaledTanhSum(torch.autograd.Function):
         return dg, da, db
 
 
-def _layout(g: torch.Tensor, a: torch.Tensor, b: torch.Tensor, flip: bool):
-    """(g or g^T, a and b unsqueezed to broadcast against it, the dimension of M in it)."""
+def _broadcast(a: torch.Tensor, b: torch.Tensor, flip: bool) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """a (B, N) and b (B, M) unsqueezed against g (B, N, M), or g^T (B, M, N) when ``flip``, and
+    the dimension of M in it."""
     if flip:
-        return g.transpose(-1, -2), a.unsqueeze(-2), b.unsqueeze(-1), -2
-    return g, a.unsqueeze(-1), b.unsqueeze(-2), -1
+        return a.unsqueeze(-2), b.unsqueeze(-1), -2
+    return a.unsqueeze(-1), b.unsqueeze(-2), -1
 
 
 def _contract(t: torch.Tensor, v: torch.Tensor, dim: int) -> torch.Tensor:
