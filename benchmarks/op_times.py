@@ -1,6 +1,7 @@
 """Where a CPU training step's time goes, op by op.
 
     python benchmarks/op_times.py [--config CONFIG] [--steps 5] [--top 30]
+    PYTHONPATH=OTHER_CHECKOUT/src python benchmarks/op_times.py     # another revision's model
 
 Runs bench.py's paper-setting training step (64 queries, 4096-d rows, 30-s videos) and times
 every ATen op it dispatches with a wall clock around the op itself (a TorchDispatchMode), then
