@@ -166,18 +166,18 @@ class CascadedCrossModalAttention(nn.Module):
         cv = v.new_ones(n_pairs, k)  # V = diag(cv) V0 throughout
         if self.self_attention:
             cv, _ = self.v2v.weigh(self.v2v.vla.normalise(e_v2v, v_mask), v_mask)  # Eq. (9)
-        g = [t.transpose(1, 2) for t in g.split(q.shape[1], dim=1)]  # per unit (P, K, M)
-        g_q2v, g_v2q, g_score = g[:len(self.q2v)], g[len(self.q2v):-1], g[-1]
+        g = g.split(q.shape[1], dim=1)  # per unit (P, M, K): words by elements
+        g_q2v, g_v2q, g_score = g[:len(self.q2v)], g[len(self.q2v):-1], g[-1].transpose(1, 2)
         weights: list[torch.Tensor] = []
         for i in range(self.n_q2v):
             j = 0 if self.share else i
             unit = self.q2v[j]
-            w, a = unit.weigh(unit.vla.from_products(g_q2v[j], cv, cq, q_mask), v_mask)  # Eq. (11)
+            w, a = unit.weigh(unit.vla.from_products(g_q2v[j].transpose(1, 2), cv, cq, q_mask), v_mask)  # Eq. (11)
             cv = cv * w
             weights.append(a)
             if i < self.n_rounds:
                 unit = self.v2q[j]
-                e = unit.vla.from_products(g_v2q[j].transpose(1, 2), cq, cv, v_mask)  # Eq. (12)
+                e = unit.vla.from_products(g_v2q[j], cq, cv, v_mask)  # Eq. (12)
                 cq = cq * unit.weigh(e, q_mask)[0]
         # Eq. (13): v_comp = sum_k V_k = sum_k cv_k v_k, so <v_comp A q_m> = sum_k cv_k <v_k A q_m>
         g_comp = self._pool(cv.unsqueeze(-1) * g_score, v_mask)  # (P, M)
