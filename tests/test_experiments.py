@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+
+import pytest
 
 TINY = ["data.synthetic_train_videos=30", "data.synthetic_test_videos=8", "data.synthetic_dim=16",
         "model.hidden_dim=16", "train.batch_size=16", "train.epochs=1", "eval.batch_size=16"]
@@ -29,15 +32,22 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
     out = tmp_path / "t1"
     # interrupted inside the first training row (TGA), after its first checkpoint
     r = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY, kill_at="epoch1.end")
-    assert r.returncode != 0 and (out / "tga" / "checkpoints" / "last").exists()
-    assert not (out / "tga" / "result.json").exists() and not (out / "table1.md").exists()
+    assert r.returncode != 0 and (out / "tga" / "seed0" / "checkpoints" / "last").exists()
+    assert not (out / "tga" / "seed0" / "result.json").exists() and not (out / "table1.md").exists()
     r = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
     rows = table_rows((out / "table1.md").read_text())
     assert r.stdout.strip().splitlines()[0] in (out / "table1.md").read_text()
-    for label in ("Random", "Prior (blind)", "Oracle (best proposal)", "TGA", "VLANet"):
+    for label in ("Random", "Prior (blind)", "Saliency (blind)", "Linear probe (blind)", "Oracle (best proposal)",
+                  "TGA", "VLANet"):
         assert label in rows, label
         float(rows[label][1])  # R@1,IoU=0.5 is a number
+    for model in ("TGA", "VLANet"):  # the language gain column: true minus shuffled queries
+        res = json.loads((out / model.lower() / "seed0" / "result.json").read_text())
+        assert float(rows[model][6]) == pytest.approx(res["language_gain"], abs=0.01)
+        assert res["language_gain"] == pytest.approx(
+            res["test"]["R@1,IoU=0.5"] - res["test_shuffled"]["R@1,IoU=0.5"], abs=0.01)
+    assert rows["Random"][6] == ""  # controls have no language gain
     assert float(rows["Oracle (best proposal)"][1]) >= float(rows["VLANet"][1])
     assert "cached" not in rows["TGA"][-1]
     t = time.perf_counter()
@@ -48,8 +58,23 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
     assert rows2["VLANet"][:6] == rows["VLANet"][:6]
     assert time.perf_counter() - t < 60
     # compare builds a table from the finished runs
-    c = vlanet("compare", out / "tga", out / "vlanet")
-    assert c.returncode == 0 and "tga" in c.stdout and "vlanet" in c.stdout
+    c = vlanet("compare", out / "tga" / "seed0", out / "vlanet" / "seed0")
+    assert c.returncode == 0 and "tga/seed0" in c.stdout and "vlanet/seed0" in c.stdout
+    assert "language gain" in c.stdout
+
+
+def test_seeds_give_mean_and_std(tmp_path):
+    out = tmp_path / "t1s"
+    r = vlanet("experiment", "table1", "--out", out, "--quiet", "--seeds", "2", *TINY)
+    assert r.returncode == 0, r.stderr
+    rows = table_rows((out / "table1.md").read_text())
+    per_seed = [json.loads((out / "vlanet" / f"seed{k}" / "result.json").read_text()) for k in (0, 1)]
+    assert [p["seed"] for p in per_seed] == [0, 1]
+    vals = [p["test"]["R@1,IoU=0.5"] for p in per_seed]
+    mean, std = (float(x) for x in rows["VLANet"][1].split(" ± "))
+    assert mean == pytest.approx(sum(vals) / 2, abs=0.01)
+    assert std == pytest.approx(abs(vals[0] - vals[1]) / 2 ** 0.5, abs=0.01)
+    assert " ± " in rows["VLANet"][6] and "2 seed(s)" in rows["VLANet"][-1]
 
 
 def test_table3_runs_an_identical_configuration_once(tmp_path):
@@ -62,7 +87,7 @@ def test_table3_runs_an_identical_configuration_once(tmp_path):
     assert "same run as 'stride 8, window (176, 208, 240)'" in rows["full model"][-1]
     assert rows["full model"][:6] == rows["stride 8, window (176, 208, 240)"][:6]
     assert not (out / "full-model").exists()
-    assert (out / "w-o-surrogate" / "result.json").is_file()
+    assert (out / "w-o-surrogate" / "seed0" / "result.json").is_file()
 
 
 def test_table2_needs_a_didemo_dataset(tmp_path):

@@ -66,3 +66,33 @@ def test_bad_didemo_entries(tmp_path):
     p.write_text("[{")
     with pytest.raises(InputError, match="not valid JSON"):
         prepare_didemo(p)
+
+
+@pytest.mark.shared_data
+def test_charades_cd_counts_and_the_ood_prior_collapse(shared_data):
+    """SOURCE.md's counts; the blind prior fitted on train falls below random on test-ood."""
+    from vlanet.config import load_config
+    from vlanet.data.dataset import ProposalSpec
+    from vlanet.data.prepare import prepare_charades_cd
+    from vlanet.eval.baselines import grid_baseline
+    from vlanet.eval.evaluate import evaluate_rows, model_protocol
+
+    d = shared_data / "charades-cd"
+    if not d.is_dir():
+        pytest.skip(f"Charades-CD not found at {d}")
+    split = {}
+    for name, videos, queries in (("train", 4564, 11071), ("val", 333, 859), ("test_iid", 333, 823),
+                                  ("test_ood", 1442, 3375)):
+        qs, rep = prepare_charades_cd(d / f"charades_{name}.json", "keep")
+        assert (rep.videos, rep.queries) == (videos, queries), name
+        split[name], _ = prepare_charades_cd(d / f"charades_{name}.json")
+    assert len(split["test_ood"]) == 3372  # 3 moments start past the video's end: dropped under clip
+    assert len({q.qid for q in split["train"]}) == len(split["train"])
+    cfg = load_config()
+    r1 = {}
+    for name in ("test_iid", "test_ood"):
+        for kind in ("random", "prior"):
+            rows = grid_baseline(kind, split[name], split["train"], ProposalSpec.from_config(cfg), cfg.eval)
+            r1[name, kind] = evaluate_rows(rows, split[name], model_protocol(cfg))["R@1,IoU=0.5"]
+    assert r1["test_iid", "prior"] > r1["test_iid", "random"] + 10
+    assert r1["test_ood", "prior"] < r1["test_ood", "random"]

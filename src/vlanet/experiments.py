@@ -1,10 +1,13 @@
 """The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``.
 
-A table is a list of rows; a row is a blind baseline or a training run given by config
-overrides on top of ``--data CONFIG``.  Each run lives in ``OUT/<row slug>/``: a run with a
-``result.json`` is finished and skipped, a run with checkpoints but no result is resumed, so an
-interrupted experiment picks up where it stopped.  ``vlanet compare RUN_DIR...`` builds the
-same kind of table from any finished runs.  The paper's own numbers are printed beside ours.
+A table is a list of rows; a row is a control (random, prior, the blind probes, the ceiling) or
+a training run given by config overrides on top of ``--data CONFIG``.  With ``--seeds N`` every
+training row is trained N times (``train.seed`` = 0 .. N-1) and reported as mean ± std, with
+its **language gain** (R@1 with the true sentences minus with sentences of other videos, see
+eval/controls.py).  Each run lives in ``OUT/<row slug>/seed<k>/``: a run with a ``result.json``
+is finished and skipped, a run with checkpoints but no result is resumed, so an interrupted
+experiment picks up where it stopped.  ``vlanet compare RUN_DIR...`` builds the same kind of
+table from any finished runs.  The paper's own numbers are printed beside ours.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vlanet.errors import InputError
 
 CHARADES_KEYS = ["R@1,IoU=0.3", "R@1,IoU=0.5", "R@1,IoU=0.7", "R@5,IoU=0.3", "R@5,IoU=0.5", "R@5,IoU=0.7"]
@@ -24,7 +29,7 @@ DIDEMO_KEYS = ["R@1", "R@5", "mIoU"]
 @dataclass
 class Row:
     label: str
-    kind: str  # "train" | "random" | "prior" | "oracle"
+    kind: str  # "train" or a control of eval/calibrate.py: random, prior, oracle, saliency, probe
     overrides: list[str] = field(default_factory=list)
     paper: list[float | None] | None = None  # the paper's numbers for this row, same columns
 
@@ -39,6 +44,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "rows": [
             Row("Random", "random", paper=[19.78, 11.96, 4.81, 73.62, 52.79, 21.53]),
             Row("Prior (blind)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
             Row("Oracle (best proposal)", "oracle"),
             Row("TGA", "train", ["model.name=tga"], paper=[32.14, 19.94, 8.84, 86.58, 65.52, 33.51]),
             Row("VLANet", "train", [], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
@@ -50,6 +57,8 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Upper Bound", "oracle", paper=[74.75, 100.0, 96.05]),
             Row("Random", "random", paper=[3.75, 22.50, 22.64]),
             Row("Prior (moment frequency)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
             Row("TGA", "train", ["model.name=tga"], paper=[12.19, 39.74, 24.92]),
             Row("VLANet", "train", [], paper=[19.32, 65.68, 25.33]),
             Row("VLANet w/o surrogate (ours)", "train", ["model.surrogate=false"]),
@@ -78,106 +87,131 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
-def markdown_table(title: str, keys: list[str], rows: list[tuple[str, dict[str, float] | None, list | None, str]]) -> str:
-    """rows: (label, our metrics or None, the paper's numbers or None, note)."""
-    head = "| method | " + " | ".join(keys) + " | paper (same columns) | note |"
-    lines = [f"**{title}**", "", head, "|---|" + "---:|" * len(keys) + "---|---|"]
+def _cell(values: list[float]) -> str:
+    """One number, or mean ± std (sample std) over seeds."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+
+
+@dataclass
+class Result:
+    """A table row's measurements: one metrics dict per seed (controls: one), and the language
+    gain per seed where the row is a model."""
+
+    runs: list[dict[str, float]]
+    gains: list[float] = field(default_factory=list)
+
+    def cells(self, keys: list[str]) -> list[str]:
+        return [_cell([r[k] for r in self.runs if k in r]) for k in keys]
+
+
+def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | None, list | None, str]]) -> str:
+    """rows: (label, our result or None, the paper's numbers or None, note)."""
+    head = "| method | " + " | ".join(keys) + " | language gain | paper (same columns) | note |"
+    lines = [f"**{title}**", "", head, "|---|" + "---:|" * (len(keys) + 1) + "---|---|"]
     for label, ours, paper, note in rows:
-        cells = [_fmt(ours.get(k)) if ours else "-" for k in keys]
+        cells = ours.cells(keys) if ours else ["-"] * len(keys)
+        gain = _cell(ours.gains) if ours and ours.gains else ""
         ptxt = " / ".join(_fmt(x) for x in paper) if paper else ""
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {ptxt} | {note} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {gain} | {ptxt} | {note} |")
     return "\n".join(lines) + "\n"
 
 
 def run_table(name: str, data_config: str | None, out: str | Path, overrides: list[str], progress: bool = True,
-              log=print) -> str:
-    from vlanet.config import load_config
+              log=print, seeds: int = 1) -> str:
+    from vlanet.config import dump_config, load_config
+    from vlanet.io import atomic_write_text
 
     if name not in TABLES:
         raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1, got {seeds}")
     spec = TABLES[name]
     out = Path(out)
     base = load_config(data_config, overrides)
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "
                          f"eval.protocol={base.eval.protocol} (use e.g. configs/didemo_sim.yaml for table2)")
-    from vlanet.config import dump_config
-
+    bed = None
     results = []
-    done: dict[str, tuple[str, dict[str, float]]] = {}  # resolved config -> (first row, its metrics)
+    done: dict[str, tuple[str, Result]] = {}  # resolved config -> (first row, its result)
     for row in spec["rows"]:
         key = dump_config(load_config(data_config, [*overrides, *row.overrides])) if row.kind == "train" else None
         if key in done:  # e.g. Table 3's "full model" is its "stride 8" row when the config has stride 8
-            first, metrics = done[key]
+            first, res = done[key]
             log(f"[{name}] {row.label}: the same configuration as '{first}', not run again")
-            results.append((row.label, metrics, row.paper, f"same run as '{first}'"))
+            results.append((row.label, res, row.paper, f"same run as '{first}'"))
             continue
         log(f"[{name}] {row.label}")
-        metrics, note = _row(row, data_config, overrides, out, spec["protocol"], progress)
-        if key is not None:
-            done[key] = (row.label, metrics)
-        results.append((row.label, metrics, row.paper, note))
-    text = markdown_table(spec["title"], spec["keys"], results)
-    from vlanet.io import atomic_write_text
+        if row.kind == "train":
+            res, note = _train_row(row, data_config, overrides, out, seeds, progress, log)
+            done[key] = (row.label, res)
+        else:
+            from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
+            from vlanet.eval.evaluate import evaluate_rows, model_protocol
 
+            if bed is None or (row.kind not in GRID_KINDS and bed.store is None):
+                bed = load_bed(base, "test", features=row.kind not in GRID_KINDS)
+            metrics = evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)
+            res, note = Result([metrics]), "control"
+        results.append((row.label, res, row.paper, note))
+    title = spec["title"] + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
+    text = markdown_table(title, spec["keys"], results)
     atomic_write_text(out / f"{name}.md", text)
     return text
 
 
-def _row(row: Row, data_config: str | None, overrides: list[str], out: Path, protocol: str, progress: bool):
+def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, progress: bool,
+               log) -> tuple[Result, str]:
+    runs, gains, seconds, cached = [], [], 0.0, 0
+    for k in range(seeds):
+        res = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"],
+                         out / row.slug / f"seed{k}", progress, log)
+        runs.append(res["test"])
+        if res.get("language_gain") is not None:
+            gains.append(res["language_gain"])
+        seconds += res.get("seconds", 0)
+        cached += int(res.get("cached", False))
+    note = f"{seeds} seed(s), {seconds:.0f} s" + (f" ({cached} cached run(s))" if cached else "")
+    return Result(runs, gains), note
+
+
+def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Path, progress: bool, log) -> dict:
+    """One finished run's result.json, training or resuming it first where needed."""
     from vlanet.config import load_config
 
-    cfg = load_config(data_config, [*overrides, *row.overrides])
-    if row.kind != "train":
-        return _baseline(row.kind, cfg, protocol), "blind, same proposals"
-    run = out / row.slug
     result_file = run / "result.json"
     if result_file.is_file():
         res = json.loads(result_file.read_text())
-        return res["test"], f"{res.get('seconds', 0):.0f} s (cached run)"
-    from vlanet.cli import _abs_data_paths
+        return {**res, "cached": True}
+    from vlanet.config import resolve_data_paths
     from vlanet.train.loop import train
 
     resume = (run / "checkpoints" / "last").exists()
-    if not resume:
-        _abs_data_paths(cfg)
-    else:
+    if resume:
         cfg = load_config(run / "config.yaml")
-    res = train(cfg, run, resume=resume, progress=progress)
-    if res.test is None:
+    else:
+        cfg = load_config(data_config, overrides)
+        resolve_data_paths(cfg)
+    log(f"  {run}")
+    train(cfg, run, resume=resume, progress=progress)
+    res = json.loads(result_file.read_text())
+    if res.get("test") is None:
         raise InputError(f"{data_config}: the config has no test split (data.test)")
-    return res.test, f"{res.seconds:.0f} s"
-
-
-def _baseline(kind: str, cfg, protocol: str) -> dict[str, float]:
-    from vlanet.data.annotations import read_ground_truth
-    from vlanet.data.dataset import ProposalSpec
-    from vlanet.data.loading import synthetic_spec
-    from vlanet.eval.baselines import didemo_baseline, grid_baseline
-    from vlanet.eval.evaluate import evaluate_rows
-    from vlanet.train.loop import protocol_for
-
-    if cfg.data.source == "synthetic":
-        from vlanet.data.synthetic import generate
-
-        syn = generate(synthetic_spec(cfg))
-        test, train = syn.splits["test"], syn.splits["train"]
-    else:
-        if not cfg.data.test:
-            raise InputError("config: field 'data.test' is required for the baseline rows")
-        test = read_ground_truth(cfg.data.test)
-        train = read_ground_truth(cfg.data.train) if cfg.data.train else None
-    if protocol == "didemo":
-        rows = didemo_baseline(kind, test, train, cfg.train.seed)
-    else:
-        rows = grid_baseline(kind, test, train, ProposalSpec.from_config(cfg), cfg.eval, cfg.train.seed)
-    return evaluate_rows(rows, test, protocol_for(cfg), f"{kind} baseline")
+    return res
 
 
 def compare_runs(run_dirs: list[str]) -> str:
-    """A table from finished run directories (their result.json and config.yaml)."""
+    """A table from finished run directories (their result.json), labelled by their paths."""
+    import os
+
     rows, keys = [], None
-    for d in run_dirs:
+    paths = [str(Path(d).resolve()) for d in run_dirs]
+    common = os.path.commonpath(paths) if len(paths) > 1 else str(Path(paths[0]).parent)
+    for d, full in zip(run_dirs, paths):
         f = Path(d) / "result.json"
         if not f.is_file():
             raise InputError(f"{d}: not a finished run (no result.json)")
@@ -188,5 +222,8 @@ def compare_runs(run_dirs: list[str]) -> str:
         if keys is not None and k != keys:
             raise InputError(f"{d}: metrics of another protocol than the runs before it")
         keys = k
-        rows.append((Path(d).name, res["test"], None, f"{res.get('seconds', 0):.0f} s"))
+        gain = res.get("language_gain")
+        label = os.path.relpath(full, common) if full != common else Path(full).name
+        rows.append((label, Result([res["test"]], [gain] if gain is not None else []), None,
+                     f"{res.get('seconds', 0):.0f} s"))
     return markdown_table("Comparison of runs", keys or CHARADES_KEYS, rows)

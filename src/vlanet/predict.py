@@ -146,6 +146,15 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
 
 
+def shuffled_dataset(ds: MomentDataset, seed: int | None = None) -> MomentDataset:
+    """The same dataset with each sentence replaced by one of another video (the language
+    control of eval/controls.py); ground truth, videos and proposals unchanged."""
+    from vlanet.eval.controls import SHUFFLE_SEED, shuffled_queries
+
+    qs = shuffled_queries(ds.queries, SHUFFLE_SEED if seed is None else seed)
+    return MomentDataset(qs, ds.store, ds.words, ds.time, ds.spec, name=f"{ds.name} (shuffled queries)")
+
+
 def random_predictions(ds: MomentDataset, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
     """Random baseline on the dataset's own proposal grid, with the model's NMS and top-k."""
     return grid_baseline("random", ds.queries, None, ds.spec, cfg, seed)

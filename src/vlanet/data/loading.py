@@ -11,6 +11,7 @@ from vlanet.config import Config
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
 from vlanet.data.features import FeatureStore, ResidentStore, TimeConvention, convention_from, open_store
+from vlanet.data.simulate import check_version
 from vlanet.data.synthetic import SyntheticSpec, generate
 from vlanet.data.vocab import WordVectors, load_word_vectors, tokenize
 from vlanet.errors import InputError
@@ -60,6 +61,7 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
         if not cfg.data.features:
             raise InputError("config: field 'data.features' is required when data.source=files")
         store = open_store(cfg.data.features)
+        check_version(store.attrs, str(cfg.data.features))
         time = convention_from(cfg.data, store.attrs)
         for split in ("train", "val", "test"):
             path = getattr(cfg.data, split)

@@ -10,6 +10,9 @@
   ``duration`` = 5 * num_segments (the true length is not in the file).
 * ActivityNet Captions (2D-TAN layout): ``{vid: {duration, timestamps, sentences}}``; ends are
   clipped to the duration, reversed/empty moments dropped.
+* Charades-CD (Yuan et al. 2021): ``{vid: {video_duration, timestamps, sentences, ...}}``, one
+  file per split (train, val, test_iid, test_ood); the same end policies as Charades-STA.
+  ``qid`` is ``<vid>#<i>``, the i-th sentence of the video (stable, unique across the splits).
 
 Malformed lines are InputErrors naming file and line; the official files' own flaws are
 counted and reported once, never fatal.
@@ -68,10 +71,29 @@ def read_charades_durations(path: str | Path) -> dict[str, float]:
     return out
 
 
-def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: str = "clip",
-                     anno_name: str | None = None) -> tuple[list[Query], PrepareReport]:
+def _end_policy(start: float, end: float, dur: float, policy: str, rep: PrepareReport) -> list[float] | None:
+    """The moment after the end policy, or None when it is dropped (counted in ``rep``)."""
+    if start >= end:
+        rep.dropped_reversed += 1
+        return None
+    if end > dur:
+        if policy == "drop" or (policy == "clip" and start >= dur):
+            rep.dropped_past_end += 1
+            return None
+        if policy == "clip":
+            end = dur
+            rep.clipped += 1
+    return [start, end]
+
+
+def _check_policy(end_policy: str) -> None:
     if end_policy not in ("clip", "drop", "keep"):
         raise InputError(f"--end-policy must be clip, drop or keep, got {end_policy!r}")
+
+
+def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: str = "clip",
+                     anno_name: str | None = None) -> tuple[list[Query], PrepareReport]:
+    _check_policy(end_policy)
     p = Path(anno)
     rep = PrepareReport()
     out: list[Query] = []
@@ -95,20 +117,9 @@ def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: 
         if vid not in durations:
             raise InputError(f"{p}:{n}: video id '{vid}' has no duration in the Charades CSV")
         dur = durations[vid]
-        if start >= end:
-            rep.dropped_reversed += 1
-            continue
-        if end > dur:
-            if end_policy == "drop":
-                rep.dropped_past_end += 1
-                continue
-            if end_policy == "clip":
-                if start >= dur:
-                    rep.dropped_past_end += 1
-                    continue
-                end = dur
-                rep.clipped += 1
-        out.append(Query(n - 1, vid, sentence.strip(), dur, [[start, end]]))
+        window = _end_policy(start, end, dur, end_policy, rep)
+        if window is not None:
+            out.append(Query(n - 1, vid, sentence.strip(), dur, [window]))
     rep.queries, rep.videos = len(out), len({q.vid for q in out})
     return out, rep
 
@@ -156,30 +167,56 @@ def prepare_didemo(anno: str | Path) -> tuple[list[Query], PrepareReport]:
 
 
 def prepare_activitynet(anno: str | Path) -> tuple[list[Query], PrepareReport]:
+    """``qid`` is the sentence's 0-based position in the file (dropped ones counted)."""
+    return _prepare_timestamped(anno, "duration", "clip", lambda vid, i, n: n)
+
+
+def prepare_charades_cd(anno: str | Path, end_policy: str = "clip") -> tuple[list[Query], PrepareReport]:
+    """``qid`` is ``<vid>#<i>``, the i-th sentence of the video."""
+    return _prepare_timestamped(anno, "video_duration", end_policy, lambda vid, i, n: f"{vid}#{i}")
+
+
+def _finite(v, where: str, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{where}: field '{name}' must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _prepare_timestamped(anno: str | Path, duration_key: str, end_policy: str, qid_of
+                         ) -> tuple[list[Query], PrepareReport]:
+    """``{vid: {<duration_key>, timestamps, sentences}}`` files (ActivityNet Captions, Charades-CD)."""
+    _check_policy(end_policy)
     p = Path(anno)
     data = _load_json(p)
+    fields_ = (duration_key, "timestamps", "sentences")
     if not isinstance(data, dict) or not data:
-        raise InputError(f"{p}: expected a JSON object {{video_id: {{duration, timestamps, sentences}}}}")
+        raise InputError(f"{p}: expected a JSON object {{video_id: {{{', '.join(fields_)}}}}}")
     out: list[Query] = []
     rep = PrepareReport()
-    qid = 0
+    n = 0
     for vid, v in data.items():
         where = f"{p}: video '{vid}'"
-        if not isinstance(v, dict) or not all(k in v for k in ("duration", "timestamps", "sentences")):
-            raise InputError(f"{where}: expected fields duration, timestamps, sentences")
-        dur = v["duration"]
-        if not isinstance(dur, (int, float)) or dur <= 0:
-            raise InputError(f"{where}: field 'duration' must be a positive number")
-        if len(v["timestamps"]) != len(v["sentences"]):
-            raise InputError(f"{where}: {len(v['timestamps'])} timestamps but {len(v['sentences'])} sentences")
-        for (s, e), sent in zip(v["timestamps"], v["sentences"]):
-            qid += 1
-            if e > dur:
-                e = float(dur)
-                rep.clipped += 1
-            if s >= e:
-                rep.dropped_reversed += 1
-                continue
-            out.append(Query(qid - 1, vid, sent.strip(), float(dur), [[float(s), float(e)]]))
+        if not isinstance(v, dict) or not all(k in v for k in fields_):
+            raise InputError(f"{where}: expected fields {', '.join(fields_)}")
+        dur = _finite(v[duration_key], where, duration_key)
+        if dur <= 0:
+            raise InputError(f"{where}: field '{duration_key}' must be > 0, got {dur}")
+        stamps, sents = v["timestamps"], v["sentences"]
+        if not isinstance(stamps, list) or not isinstance(sents, list) or len(stamps) != len(sents):
+            raise InputError(f"{where}: fields 'timestamps' and 'sentences' must be lists of the same length "
+                             f"(got {len(stamps) if isinstance(stamps, list) else type(stamps).__name__} and "
+                             f"{len(sents) if isinstance(sents, list) else type(sents).__name__})")
+        for i, (ts, sent) in enumerate(zip(stamps, sents)):
+            if not isinstance(ts, list) or len(ts) != 2:
+                raise InputError(f"{where}: timestamps[{i}] must be [start, end]")
+            if not isinstance(sent, str) or not sent.strip():
+                raise InputError(f"{where}: sentences[{i}] must be a non-empty string")
+            start, end = (_finite(x, where, f"timestamps[{i}]") for x in ts)
+            window = _end_policy(start, end, dur, end_policy, rep)
+            if window is not None:
+                out.append(Query(qid_of(vid, i, n), str(vid), sent.strip(), dur, [window]))
+            n += 1
     rep.queries, rep.videos = len(out), len({q.vid for q in out})
+    if not out:
+        raise InputError(f"{p}: every moment was dropped; nothing to write")
     return out, rep

@@ -1,35 +1,34 @@
 """The embedded synthetic dataset: weak supervision you can watch work in minutes, offline.
 
 A deterministic generator (one seed) of videos, moments, sentences and word vectors, shaped like
-Charades-STA:
+Charades-STA, whose feature rows are rendered by the version-2 simulator (``data/simulate.py``),
+so it has the same honesty properties as the full-scale beds: no direction shared by all
+actions, one event per group of overlapping moments, undescribed actions filling the timeline
+where moments usually are, (verb, object) binding that a bag of words does not explain, and
+swap distractors (other verb, same object; same verb, other object) in the same video.
 
 * videos of 20-40 s, feature rows at the C3D convention (16 frames at 24 fps = 0.667 s);
 * 2-4 described moments per video, 3-15 s long (log-normal around 8 s, as in Charades-STA),
-  each an action = (verb concept, object concept); moments may overlap;
-* 1-2 *undescribed* distractor actions per video that often share the verb or the object of a
-  described one, so "find any activity" or "find the verb" is not enough;
-* sentences of 5-10 words from a small compositional grammar
-  ("a person opens the red door slowly");
-* a **hidden mapping** from concepts to visual appearance: each verb and object concept has a
-  random direction in feature space, and an action adds  g + a_verb + b_object  to the rows it
-  covers (g = a generic "something happens" direction), with fractional coverage at its edges.
-  The model never sees this mapping; it must discover it from (video, sentence) pairs.
-* every row also carries the video's scene vector and temporally-correlated (AR(1)) noise;
+  each an action = (verb concept, object concept);
+* sentences of 4-10 words from a small compositional grammar
+  ("a person opens the red door slowly"); synonyms ("mug", "cup") name one concept and share
+  its appearance;
 * word vectors (50-d) in which synonyms and words of one category are close, as in GloVe;
-  adjectives and adverbs carry no visual signal.
+  adjectives and adverbs carry no visual signal beyond their share of the bag of words.
 
 No timestamps reach the model during training; the windows in the JSONL are used only to
-evaluate.
+evaluate.  ``vlanet data calibrate`` prints its oracles and blind probes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from vlanet.data.annotations import Query
 from vlanet.data.features import MemoryStore, TimeConvention
+from vlanet.data.simulate import SimulationSpec, Simulator
 from vlanet.data.vocab import PAD, WordVectors
 
 # concept -> surface forms (synonyms share a concept, hence an appearance and close vectors)
@@ -60,12 +59,11 @@ class SyntheticSpec:
     n_test_videos: int = 200
     dim: int = 128
     word_dim: int = 50
-    noise: float = 1.0  # std of the per-row noise (norm ~ noise)
-    scene: float = 1.5  # norm of the per-video scene vector
-    signal: float = 1.0  # norm of each appearance direction
-    distractors: tuple[int, int] = (1, 2)
     described: tuple[int, int] = (2, 4)
     duration: tuple[float, float] = (20.0, 40.0)
+    # the renderer's settings (data/simulate.py); dim and latent_dim follow ``dim``
+    sim: SimulationSpec = field(default_factory=lambda: SimulationSpec(
+        signal=0.6, scene=1.5, noise=1.0, iso_noise=0.5, fill=6.0, swaps=0.5, binding=0.75, glove_share=0.6))
 
 
 @dataclass
@@ -74,6 +72,7 @@ class SyntheticData:
     store: MemoryStore
     words: WordVectors
     time: TimeConvention
+    simulator: Simulator  # the hidden appearance, for the oracles
 
 
 def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -119,56 +118,39 @@ def _sentence(rng: np.random.Generator, verb: str, obj: str, obj_forms: list[str
     return " ".join(parts) + "."
 
 
+def _canon() -> dict[str, str]:
+    """surface form -> concept, for words that name a verb or an object (synonyms share one)."""
+    canon = {f.split()[0]: c for c, forms in VERBS.items() for f in forms}
+    canon.update({f: c for cat in OBJECTS.values() for c, forms in cat.items() for f in forms})
+    return canon
+
+
 def generate(spec: SyntheticSpec) -> SyntheticData:
     rng = np.random.default_rng(spec.seed)
     time = TimeConvention("fps", 24.0, 16)
-    spr = time.row_seconds(1, 1.0)
     words = _word_vectors(rng, spec.word_dim)
     verbs = sorted(VERBS)
     objects = {c: forms for cat in OBJECTS.values() for c, forms in cat.items()}
     obj_names = sorted(objects)
-    d = spec.dim
-    # The hidden mapping: concept -> appearance direction (never given to the model).
-    generic = _unit(rng, 1, d)[0] * spec.signal
-    a_verb = dict(zip(verbs, _unit(rng, len(verbs), d) * spec.signal))
-    b_obj = dict(zip(obj_names, _unit(rng, len(obj_names), d) * spec.signal))
-
-    feats: dict[str, np.ndarray] = {}
     splits: dict[str, list[Query]] = {"train": [], "test": []}
     qid = 0
     for split, n_videos in (("train", spec.n_train_videos), ("test", spec.n_test_videos)):
         for i in range(n_videos):
             vid = f"syn{split[:2]}{i:05d}"
             duration = round(float(rng.uniform(*spec.duration)), 2)
-            n_rows = int(np.ceil(duration / spr))
-            t0 = np.arange(n_rows) * spr
-            # scene + AR(1) noise (temporally smooth), per-dim std so the norm is ~ noise
-            x = np.tile(_unit(rng, 1, d)[0] * spec.scene, (n_rows, 1))
-            eps = rng.standard_normal((n_rows, d)) * spec.noise / np.sqrt(d)
-            for t in range(1, n_rows):
-                eps[t] = 0.6 * eps[t - 1] + 0.8 * eps[t]
-            x += eps
             n_desc = int(rng.integers(spec.described[0], spec.described[1] + 1))
-            n_dist = int(rng.integers(spec.distractors[0], spec.distractors[1] + 1))
             pairs: list[tuple[str, str]] = []
-            while len(pairs) < n_desc + n_dist:
-                if pairs and rng.random() < 0.5:  # distractors share a verb or object with a described action
-                    v0, o0 = pairs[int(rng.integers(len(pairs)))]
-                    p = (v0, str(rng.choice(obj_names))) if rng.random() < 0.5 else (str(rng.choice(verbs)), o0)
-                else:
-                    p = (str(rng.choice(verbs)), str(rng.choice(obj_names)))
+            while len(pairs) < n_desc:
+                p = (str(rng.choice(verbs)), str(rng.choice(obj_names)))
                 if p not in pairs:
                     pairs.append(p)
-            for j, (verb, obj) in enumerate(pairs):
+            for verb, obj in pairs:
                 length = float(np.clip(rng.lognormal(np.log(8.0), 0.4), 3.0, min(15.0, duration)))
                 start = float(rng.uniform(0.0, duration - length))
-                end = start + length
-                cover = np.clip((np.minimum(end, t0 + spr) - np.maximum(start, t0)) / spr, 0.0, 1.0)
-                x += cover[:, None] * (generic + a_verb[verb] + b_obj[obj])[None, :]
-                if j < n_desc:
-                    sent = _sentence(rng, verb, obj, objects[obj])
-                    splits[split].append(Query(qid, vid, sent, duration, [[round(start, 2), round(end, 2)]]))
-                    qid += 1
-            feats[vid] = x.astype(np.float32)
-    store = MemoryStore(feats, time.attrs())
-    return SyntheticData(splits, store, words, time)
+                sent = _sentence(rng, verb, obj, objects[obj])
+                splits[split].append(Query(qid, vid, sent, duration, [[round(start, 2), round(start + length, 2)]]))
+                qid += 1
+    sim_spec = replace(spec.sim, dim=spec.dim, latent_dim=spec.dim, seed=spec.seed)
+    sim = Simulator(splits["train"] + splits["test"], sim_spec, words, time, canon=_canon())
+    store = MemoryStore({vid: sim.rows(vid) for vid in sorted(sim.videos)}, time.attrs())
+    return SyntheticData(splits, store, words, time, sim)

