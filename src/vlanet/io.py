@@ -36,3 +36,54 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str | Path | list | None]) -> None:
+    """Refuse, before any work, an output path that is one of the inputs or another output
+    (same file after resolving links and '..'), or an existing directory where a file goes.
+    ``outputs`` and ``inputs``: option name -> path (or list of paths; None = not given)."""
+    from vlanet.errors import InputError
+
+    def flat(d: dict) -> list[tuple[str, Path]]:
+        out = []
+        for name, v in d.items():
+            for p in (v if isinstance(v, (list, tuple)) else [v]):
+                if p:
+                    out.append((name, Path(p).expanduser().resolve()))
+        return out
+
+    seen: dict[Path, str] = {p: name for name, p in flat(inputs)}
+    for name, p in flat(outputs):
+        if p in seen:
+            raise InputError(f"{name} {p}: is also {seen[p]}; refusing to overwrite it (choose another path)")
+        if p.is_dir():
+            raise InputError(f"{name} {p}: is a directory; give a file path")
+        seen[p] = name
+
+
+@contextmanager
+def locked_dir(path: str | Path, what: str = "run directory") -> Iterator[Path]:
+    """Hold an exclusive lock on ``path/.lock`` (created with the folder) for the block.  A
+    second process fails at once; a killed process's lock goes with it (flock), so a later
+    ``--resume`` is never blocked by a stale lock file."""
+    import fcntl
+
+    from vlanet.errors import InputError, RunLocked
+
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise InputError(f"{d}: is a file, not a {what}")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        f = open(d / ".lock", "a+")
+    except OSError as e:
+        raise InputError(f"{d}: cannot be used as a {what} ({e.strerror})") from None
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"{d}: another process is writing to this {what} (its .lock is held); "
+                            "wait for it or choose another directory") from None
+        yield d
+    finally:
+        f.close()

@@ -51,7 +51,7 @@ def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     if not p.is_file():
         raise InputError(f"{p}: file not found")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first line
     except UnicodeDecodeError as e:
         raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
     rows = []

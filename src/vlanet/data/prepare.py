@@ -49,7 +49,7 @@ def _read_text(path: str | Path) -> str:
     if not p.is_file():
         raise InputError(f"{p}: file not found")
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is not part of the data
     except UnicodeDecodeError as e:
         raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
 
@@ -65,9 +65,12 @@ def read_charades_durations(path: str | Path) -> dict[str, float]:
         if len(row) <= max(i_id, i_len):
             raise InputError(f"{p}:{n}: too few columns")
         try:
-            out[row[i_id]] = float(row[i_len])
+            length = float(row[i_len])
         except ValueError:
-            raise InputError(f"{p}:{n}: field 'length' is not a number: {row[i_len]!r}") from None
+            raise InputError(f"{p}:{n}: field 'length' is not a number: {row[i_len][:40]!r}") from None
+        if not (math.isfinite(length) and length > 0):
+            raise InputError(f"{p}:{n}: field 'length' must be a finite number > 0, got {row[i_len][:40]!r}")
+        out[row[i_id]] = length
     return out
 
 
@@ -121,6 +124,8 @@ def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: 
         if window is not None:
             out.append(Query(n - 1, vid, sentence.strip(), dur, [window]))
     rep.queries, rep.videos = len(out), len({q.vid for q in out})
+    if not out:
+        raise InputError(f"{p}: every line was dropped (start >= end or past the end); nothing to write")
     return out, rep
 
 

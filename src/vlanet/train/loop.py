@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from vlanet.data.loading import Splits, load_splits
 from vlanet.errors import InputError
 from vlanet.eval.controls import language_gain
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
-from vlanet.io import atomic_write_text
+from vlanet.io import atomic_write_text, locked_dir
 from vlanet.model.loss import contrastive_loss
 from vlanet.predict import predict_dataset, random_predictions, shuffled_dataset
 from vlanet.progress import bar
@@ -190,6 +191,19 @@ def _recover_dir(final: Path) -> None:
 
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
           splits: Splits | None = None, on_epoch=None) -> TrainResult:
+    """Train into ``run_dir``, holding its lock (rank 0 writes; under torchrun the others do not
+    lock).  A fresh run refuses a directory that already holds checkpoints."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(cfg, run_dir, resume, progress, splits, on_epoch)
+    with locked_dir(run_dir):
+        if not resume and (Path(run_dir) / "checkpoints").exists():
+            raise InputError(f"{run_dir}: run directory already holds checkpoints "
+                             f"(use --resume {run_dir} or another --run-dir)")
+        return _train(cfg, run_dir, resume, progress, splits, on_epoch)
+
+
+def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, splits: Splits | None,
+           on_epoch) -> TrainResult:
     t_start = time.perf_counter()
     run = Path(run_dir)
     ck = run / "checkpoints"
