@@ -1,8 +1,8 @@
 """The simulated test beds give no moment away without language (issue: honest test beds).
 
 On every version-2 bed, calibrated with oracles only:
-* the linear probe (prior + features, no text) is within 2 points of the blind prior at
-  R@1,IoU=0.5 (DiDeMo: R@1), and saliency (no learning) is not above the prior + 2;
+* each blind probe (saliency, no learning; the linear probe, prior + features, no text) is
+  within 2 points of the blind prior at R@1,IoU=0.5 (DiDeMo: R@1);
 * the true-sentence oracle is at least the prior + 25;
 * the bag-of-words oracle puts its top-1 on a swap distractor for at least 40 % of the queries
   that have one (the word-pair binding is not explained by a bag of words).
@@ -32,7 +32,7 @@ def assert_honest(res: dict, protocol: str) -> None:
     m = {k: v[key] for k, v in res["metrics"].items()}
     prior = m["prior"]
     assert abs(m["probe"] - prior) <= 2.0, m  # prior + features: the features add nothing without text
-    assert m["saliency"] <= prior + 2.0, m  # no learning: it cannot know the prior, it must not beat it
+    assert abs(m["saliency"] - prior) <= 2.0, m  # no learning: "where is something happening"
     assert m["oracle-sentence"] >= prior + 25, m
     assert res["swaps"]["oracle-bow"]["picks_swap"] >= 40.0, res["swaps"]
     assert res["swaps"]["oracle-bow"]["swap_queries"] >= 50
