@@ -26,7 +26,7 @@ Like training (``train()``), the run keeps freed memory in the process (vlanet/a
 VLANET_KEEP_FREED_MEMORY=0 measures glibc's default behaviour.  The video-length points run in
 fresh processes with the default allocator, as one-shot inference (``vlanet run``) does.
 
-With --json the last stdout line is one JSON object (its main keys are listed in the README's
+With --json the last stdout line is one JSON object (its main keys are listed in docs/PERFORMANCE.md's
 Speed section).
 """
 
@@ -329,7 +329,7 @@ def bench_loader(features: str | None, gt: str | None, cfg, reps_batches: int = 
     from vlanet.data.features import ResidentStore, open_store
 
     if not (features and gt and Path(features).exists() and Path(gt).exists()):
-        return {"loader": "skipped (no simulated HDF5 store; see README)"}
+        return {"loader": "skipped (no simulated HDF5 store; see docs/TESTBEDS.md)"}
     words = make_words()
     rng = np.random.default_rng(0)
     queries = bench_queries(gt, words, rng)

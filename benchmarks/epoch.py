@@ -7,7 +7,7 @@ The epoch is ``vlanet.train.loop.train`` for one epoch (no validation, no test),
 is the loop's own ``train_seconds``: every batch read (or gathered from the preloaded table),
 moved to the device, scored with its negatives, backpropagated and stepped.  The data are the
 simulated full-scale Charades-STA files when they exist (``--features``/``--gt``: the real
-12,404 train queries and durations with simulated 4096-d rows, see the README), otherwise
+12,404 train queries and durations with simulated 4096-d rows, see docs/TESTBEDS.md), otherwise
 12,408 queries (the official train split's count), 3 per video, with Charades-like durations
 and random 4096-d rows held in memory.  The preload's own time is printed apart.
 

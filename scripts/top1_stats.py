@@ -1,4 +1,4 @@
-"""Where a model's top-1 moments fall, against the annotators' moments (README, Table 2).
+"""Where a model's top-1 moments fall, against the annotators' moments (docs/REPRODUCTION.md, Table 2).
 
     python scripts/top1_stats.py PREDS.jsonl GT.jsonl
 

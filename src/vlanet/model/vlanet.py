@@ -122,7 +122,7 @@ class VLANet(Encoders):
 
 
 # A new length group starts where a pair is shorter than this times its group's longest pair
-# (0 disables grouping).  Same numbers either way; measured in the README's Speed section.
+# (0 disables grouping).  Same numbers either way; measured in docs/PERFORMANCE.md.
 PAIR_GROUP_RATIO = 0.67
 
 
