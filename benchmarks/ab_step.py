@@ -9,7 +9,7 @@ random features, from that revision's own benchmarks/bench.py), trains 3 warm-up
 times ``--steps`` steps and prints their median.  Each revision runs as its own ``train()``
 would: with vlanet.allocator's setting where the revision has it.
 
-The optimisation tables of docs/PERFORMANCE.md were was measured this way.
+The optimisation tables of docs/PERFORMANCE.md were measured this way.
 """
 
 from __future__ import annotations
