@@ -24,7 +24,7 @@ from vlanet.data.vocab import load_word_vectors, tokenize
 from vlanet.eval.calibrate import Bed, calibrate, calibrate_bed
 from vlanet.eval.controls import gain_key
 
-from conftest import REPO, shared_data_dir
+from conftest import REPO
 
 
 def assert_honest(res: dict, protocol: str) -> None:
