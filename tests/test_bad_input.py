@@ -181,7 +181,7 @@ CASES: list[Case] = [
     ("checkpoint-pickled-weights", lambda w: (lambda ck: ((ck / "model.safetensors").write_bytes(b"\x80\x04\x95" + b"\x00" * 64 + b"."), _predict(w, ck))[1])(_ckpt(w)), ["model.safetensors", "not a readable safetensors"]),
     ("checkpoint-wrong-architecture", lambda w: (lambda ck: ((ck / "model.json").write_text((ck / "model.json").read_text().replace('"hidden_dim": 8', '"hidden_dim": 16')), _predict(w, ck))[1])(_ckpt(w)), ["model.safetensors", "shape"]),
     ("checkpoint-json-garbage", lambda w: (lambda ck: ((ck / "model.json").write_text("{"), _predict(w, ck))[1])(_ckpt(w)), ["model.json", "not valid JSON"]),
-    ("checkpoint-none-here", lambda w: _predict(w, w.root), [str(w.root) if False else "no checkpoint here"]),
+    ("checkpoint-none-here", lambda w: _predict(w, w.root), ["no checkpoint here"]),
     ("checkpoint-feature-dim-mismatch", lambda w: (lambda ck: (_good_features(w, **{v: np.ones((45, 5), np.float32) for v in VIDS}), _predict(w, ck))[1])(_ckpt(w)), ["feats.h5", "dim 5", "expects 8"]),
     ("checkpoint-time-convention-mismatch", lambda w: (lambda ck: _predict(w, ck, "data.time_convention=seconds", "data.seconds_per_row=1.0"))(_ckpt(w)), ["feats.h5", "time convention"]),
     # -- CLI misuse ----------------------------------------------------------------------------
@@ -192,6 +192,123 @@ CASES: list[Case] = [
     ("cli-predict-override-section", lambda w: (lambda ck: _predict(w, ck, "train.lr=1"))(_ckpt(w)), ["train.lr=1", "data.*, eval.* and model.rank_by"]),
     ("cli-baseline-prior-without-train", lambda w: ["baseline", "prior", "--gt", str(w.test), "--out", str(w.out)], ["prior", "train"]),
 ]
+
+
+
+# -- round 2 (issue 17) ---------------------------------------------------------------------------
+def _gt_line(w: World, n: int, **change: object) -> list[str]:
+    """Line n of the test ground truth with fields changed, then evaluate."""
+    _replace_line(w.test, n, json.dumps({**_gt_rows("te")[n - 1], **change}))
+    return _eval(w)
+
+
+def _pred_line(w: World, n: int, text: str) -> list[str]:
+    _replace_line(w.preds, n, text)
+    return _eval(w)
+
+
+def _ckpt_json(w: World, edit: Callable[[dict], object]) -> list[str]:
+    """A checkpoint whose model.json was edited (``edit`` changes the dict in place)."""
+    ck = _ckpt(w)
+    info = json.loads((ck / "model.json").read_text())
+    edit(info)
+    (ck / "model.json").write_text(json.dumps(info))
+    return _predict(w, ck)
+
+
+def _run_with(w: World, name: str, text: str, argv: Callable[[Path], list[str]]) -> list[str]:
+    """A finished tiny run whose file ``name`` was replaced by ``text``."""
+    run = w.root / "ck"
+    assert main(["train", *w.data_args(), "--run-dir", str(run), "--quiet"]) == 0
+    (run / name).write_text(text)
+    return argv(run)
+
+
+DEEP = "[" * 200_000 + "]" * 200_000
+HUGE_INT = "1" + "0" * 5000
+LONG_ID = "v" * 100_000
+
+CASES += [
+    # -- a directory or a file where the other is needed (outputs) ------------------------------
+    ("path-run-dir-is-a-file", lambda w: ((w.root / "afile").write_text("x"), w.train_args()[:-3] + ["--run-dir", str(w.root / "afile"), "--quiet"])[1], ["afile", "is a file"]),
+    ("path-run-dir-parent-is-a-file", lambda w: ((w.root / "afile").write_text("x"), w.train_args()[:-3] + ["--run-dir", str(w.root / "afile" / "run"), "--quiet"])[1], ["afile"]),
+    ("path-predict-out-is-a-dir", lambda w: (lambda ck: ((w.root / "adir").mkdir(), ["predict", "--checkpoint", str(ck), "--out", str(w.root / "adir")])[1])(_ckpt(w)), ["adir", "is a directory"]),
+    ("path-prepare-out-is-a-dir", lambda w: ((w.root / "adir").mkdir(), _prep_charades(w, "vidA 0.0 5.0##a person sits.\n")[:-1] + [str(w.root / "adir")])[1], ["adir", "is a directory"]),
+    ("path-prepare-out-parent-is-a-file", lambda w: ((w.root / "afile").write_text("x"), _prep_charades(w, "vidA 0.0 5.0##a person sits.\n")[:-1] + [str(w.root / "afile" / "gt.jsonl")])[1], ["afile", "not a directory"]),
+    ("path-evaluate-preds-is-a-dir", lambda w: ["evaluate", str(w.root), str(w.test)], ["is a directory"]),
+    ("path-baseline-out-is-a-dir", lambda w: ((w.root / "adir").mkdir(), ["baseline", "random", "--gt", str(w.test), "--out", str(w.root / "adir")])[1], ["adir", "is a directory"]),
+    ("path-simulate-out-is-a-dir", lambda w: ((w.root / "adir").mkdir(), ["data", "simulate", "--gt", str(w.test), "--out", str(w.root / "adir"), "--dim", "8", "--quiet"])[1], ["adir", "is a directory"]),
+    ("path-config-is-a-dir", lambda w: ["train", str(w.root), "--run-dir", str(w.root / "out" / "run")], ["is a directory"]),
+    ("path-features-parent-is-a-file", lambda w: w.train_args(**{"data.features": str(w.test / "feats.h5")}), ["test.jsonl", "feats.h5"]),
+    # -- JSON fields of the wrong type ----------------------------------------------------------
+    ("json-gt-times-strings", lambda w: _gt_line(w, 1, relevant_windows=[["2", "9"]]), ["test.jsonl:1", "relevant_windows"]),
+    ("json-gt-vid-list", lambda w: _gt_line(w, 2, vid=["vidA"]), ["test.jsonl:2", "vid"]),
+    ("json-gt-qid-dict", lambda w: _gt_line(w, 1, qid={"a": 1}), ["test.jsonl:1", "qid"]),
+    ("json-gt-query-number", lambda w: _gt_line(w, 1, query=5), ["test.jsonl:1", "query"]),
+    ("json-gt-windows-not-list", lambda w: _gt_line(w, 1, relevant_windows="0-5"), ["test.jsonl:1", "relevant_windows"]),
+    ("json-gt-duration-bool", lambda w: _gt_line(w, 1, duration=True), ["test.jsonl:1", "duration"]),
+    ("json-gt-row-is-a-list", lambda w: (_replace_line(w.test, 1, "[1, 2]"), _eval(w))[1], ["test.jsonl:1", "object"]),
+    ("json-preds-windows-string", lambda w: _pred_line(w, 1, json.dumps({"qid": "te0a", "pred_relevant_windows": "0 5"})), ["preds.jsonl:1", "pred_relevant_windows"]),
+    ("json-preds-window-strings", lambda w: _pred_line(w, 1, json.dumps({"qid": "te0a", "pred_relevant_windows": [["0", "5", "1"]]})), ["preds.jsonl:1", "pred_relevant_windows"]),
+    ("json-preds-qid-list", lambda w: _pred_line(w, 1, json.dumps({"qid": ["te0a"], "pred_relevant_windows": []})), ["preds.jsonl:1", "qid"]),
+    ("json-didemo-times-strings", lambda w: _prep_json(w, "didemo", [{"video": "v", "description": "d", "annotation_id": 1, "num_segments": 6, "times": [["0", "1"]] * 4}]), ["anno.json", "times"]),
+    ("json-didemo-not-a-list", lambda w: _prep_json(w, "didemo", {"video": "v"}), ["anno.json"]),
+    ("json-anet-timestamps-strings", lambda w: _prep_json(w, "activitynet", {"v_1": {"duration": 10, "timestamps": [["a", "b"]], "sentences": ["x"]}}), ["anno.json", "v_1", "timestamps"]),
+    ("json-anet-sentences-number", lambda w: _prep_json(w, "activitynet", {"v_1": {"duration": 10, "timestamps": [[0, 1]], "sentences": [5]}}), ["anno.json", "v_1", "sentences"]),
+    ("json-charades-cd-not-a-dict", lambda w: _prep_json(w, "charades-cd", [1, 2, 3]), ["anno.json"]),
+    # -- damaged JSON: huge integers, deep nesting ----------------------------------------------
+    ("json-gt-huge-int", lambda w: (_replace_line(w.test, 1, '{"qid": 1, "vid": "vidA", "query": "q", "duration": ' + HUGE_INT + ', "relevant_windows": [[0, 1]]}'), _eval(w))[1], ["test.jsonl:1"]),
+    ("json-gt-deep-nesting", lambda w: (_replace_line(w.test, 1, DEEP), _eval(w))[1], ["test.jsonl:1", "nested"]),
+    ("json-preds-deep-nesting", lambda w: _pred_line(w, 1, '{"qid": "te0a", "pred_relevant_windows": ' + DEEP + "}"), ["preds.jsonl:1", "nested"]),
+    ("json-didemo-huge-int", lambda w: _prep_json(w, "didemo", '[{"video": "v", "annotation_id": ' + HUGE_INT + "}]"), ["anno.json"]),
+    ("json-anet-deep-nesting", lambda w: _prep_json(w, "activitynet", DEEP), ["anno.json", "nested"]),
+    # -- missing keys in the project's own JSON -------------------------------------------------
+    ("ckpt-json-missing-config", lambda w: _ckpt_json(w, lambda d: d.pop("config")), ["model.json", "config"]),
+    ("ckpt-json-missing-feature-dim", lambda w: _ckpt_json(w, lambda d: d.pop("feature_dim")), ["model.json", "feature_dim"]),
+    ("ckpt-json-config-not-a-dict", lambda w: _ckpt_json(w, lambda d: d.update(config=[1])), ["model.json", "config"]),
+    ("ckpt-json-is-a-list", lambda w: (lambda ck: ((ck / "model.json").write_text("[]"), _predict(w, ck))[1])(_ckpt(w)), ["model.json"]),
+    ("train-state-missing-epoch", lambda w: _run_with(w, "checkpoints/last/train_state.json", '{"best": 0, "history": []}', lambda run: ["train", "--resume", str(run), "train.epochs=2", "--quiet"]), ["train_state.json", "epoch"]),
+    ("train-state-not-json", lambda w: _run_with(w, "checkpoints/last/train_state.json", "{", lambda run: ["train", "--resume", str(run), "train.epochs=2", "--quiet"]), ["train_state.json", "JSON"]),
+    ("result-json-missing-test", lambda w: _run_with(w, "result.json", '{"seconds": 1}', lambda run: ["compare", str(run)]), ["result.json", "test"]),
+    ("result-json-not-json", lambda w: _run_with(w, "result.json", "{oops", lambda run: ["compare", str(run)]), ["result.json", "JSON"]),
+    ("result-json-test-not-a-dict", lambda w: _run_with(w, "result.json", '{"test": [1, 2]}', lambda run: ["compare", str(run)]), ["result.json", "test"]),
+    ("metrics-jsonl-missing-keys", lambda w: _run_with(w, "metrics.jsonl", '{"epoch": 1}\n', lambda run: ["visualize", "curves", str(run), "--out", str(w.root / "out" / "c.png")]), ["metrics.jsonl:1", "missing field"]),
+    ("metrics-jsonl-not-json", lambda w: _run_with(w, "metrics.jsonl", "{\n", lambda run: ["visualize", "curves", str(run), "--out", str(w.root / "out" / "c.png")]), ["metrics.jsonl:1", "JSON"]),
+    # -- config values out of range -------------------------------------------------------------
+    ("config-dropout-one", lambda w: w.train_args("model.dropout=1.0"), ["model.dropout", "[0, 1)"]),
+    ("config-dropout-big", lambda w: w.train_args("model.dropout=3"), ["model.dropout", "[0, 1)"]),
+    ("config-margin-nan", lambda w: w.train_args(**{"train.margin": "nan"}), ["train.margin", "finite"]),
+    ("config-lr-inf", lambda w: w.train_args(**{"train.lr": ".inf"}), ["train.lr", "finite"]),
+    ("config-fps-zero", lambda w: w.train_args("data.fps=0"), ["data.fps", "> 0"]),
+    ("config-fps-inf", lambda w: w.train_args("data.fps=inf"), ["data.fps", "finite"]),
+    ("config-synthetic-dim-negative", lambda w: ["train", "data.synthetic_dim=-4", "--run-dir", str(w.root / "out" / "run")], ["data.synthetic_dim", "> 0"]),
+    ("config-val-fraction-nan", lambda w: w.train_args(**{"data.val_fraction": "nan"}), ["data.val_fraction"]),
+    ("config-override-bad-yaml", lambda w: w.train_args("model.window_frames=[176, 208"), ["model.window_frames"]),
+    ("config-override-no-section", lambda w: w.train_args("dropout=0.1"), ["dropout=0.1"]),
+    ("config-iou-threshold-nan", lambda w: w.train_args("eval.iou_thresholds=[nan]"), ["eval.iou_thresholds"]),
+    ("config-file-not-a-mapping", lambda w: ((w.root / "c.yaml").write_text("- 1\n- 2\n"), ["train", str(w.root / "c.yaml"), "--run-dir", str(w.root / "out" / "run")])[1], ["c.yaml", "mapping"]),
+    ("config-section-not-a-mapping", lambda w: ((w.root / "c.yaml").write_text("model: 5\n"), ["train", str(w.root / "c.yaml"), "--run-dir", str(w.root / "out" / "run")])[1], ["c.yaml", "model"]),
+    ("resume-after-architecture-edit", lambda w: _resume_edited(w), ["config.yaml", "model.hidden_dim", "8", "16"]),
+    # -- other commands -------------------------------------------------------------------------
+    ("demo-port-out-of-range", lambda w: ["demo", "--checkpoint", str(w.root), "--port", "70000"], ["--port", "70000"]),
+    ("features-inspect-check-strings", lambda w: (_h5(w.feats, {"vidA": np.array([[b"a", b"b"]] * 3)}), ["features", "inspect", str(w.feats), "--check"])[1], ["feats.h5", "vidA", "numeric"]),
+    # -- messages stay short --------------------------------------------------------------------
+    ("message-long-qid-duplicate", lambda w: (_write_jsonl(w.test, [{**_gt_rows("te")[0], "qid": LONG_ID}] * 2), _eval(w))[1], ["test.jsonl:2", "100000 chars"]),
+    ("message-long-unknown-video", lambda w: _prep_charades(w, LONG_ID + " 0.0 5.0##a person sits.\n"), ["anno.txt:1", "100000 chars"]),
+    ("message-long-config-value", lambda w: w.train_args(**{"model.attention_scale": "x" * 50_000}), ["model.attention_scale", "50000 chars"]),
+]
+
+
+def _resume_edited(w: World) -> list[str]:
+    """A run whose config.yaml was edited to another architecture (hidden_dim 8 -> 16), resumed."""
+    import yaml
+
+    run = w.root / "ck"
+    assert main(["train", *w.data_args(), "--run-dir", str(run), "--quiet"]) == 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["model"]["hidden_dim"] = 16
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return ["train", "--resume", str(run), "train.epochs=2", "--quiet"]
 
 
 @pytest.mark.parametrize("name,setup,expect", CASES, ids=[c[0] for c in CASES])
@@ -205,10 +322,11 @@ def test_bad_input(name, setup, expect, tmp_path, capsys):
         rc = e.code
     err = capsys.readouterr().err.strip()
     assert rc == 2, f"exit {rc}, stderr: {err}"
-    assert err and "\n" not in err, f"not one line: {err!r}"
+    assert err and "\n" not in err, f"not one line: {err[:500]!r}"
+    assert len(err) <= 320, f"message of {len(err)} chars: {err[:400]!r}"
     assert "Traceback" not in err
     for s in expect:
-        assert s in err, f"{s!r} not in {err!r}"
+        assert s in err, f"{s!r} not in {err[:500]!r}"
     out_dir = tmp_path / "out"
     left = sorted(p.name for p in out_dir.rglob("*")) if out_dir.exists() else []
     assert left == [], f"partial output left behind: {left}"

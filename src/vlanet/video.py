@@ -17,7 +17,6 @@ Backbones (nothing is downloaded, ever):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,7 +183,7 @@ def extract_features(path: str | Path, backbone: str | Backbone, fps: float = 2.
                      batch_size: int = 32, device: str | torch.device = "cpu", weights: str | None = None,
                      progress: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """Feature rows (T, dim) of one video and {"duration", "time", "backbone", "frames"}."""
-    from vlanet.data.features import TimeConvention
+    from vlanet.data.timing import TimeConvention
     from vlanet.progress import bar
 
     if fps <= 0 or frames_per_row < 1 or batch_size < 1:

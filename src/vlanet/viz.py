@@ -9,7 +9,6 @@ predictions, and the ground truth when known.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from vlanet.errors import InputError
@@ -28,17 +27,21 @@ def _pyplot():
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
+    """A run's metrics.jsonl, one object per epoch with its epoch, loss and mean pair scores."""
+    from vlanet.readers import parse_json, read_text, require
+
     p = Path(run_dir) / "metrics.jsonl"
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"{p}: not found (is {run_dir} a vlanet run directory?)")
     rows = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise InputError(f"{p}:{i}: not valid JSON") from None
+    for i, line in enumerate(read_text(p).splitlines(), 1):
+        if line.strip():
+            rows.append(require(parse_json(line, f"{p}:{i}"), f"{p}:{i}", epoch=int, loss=(int, float),
+                                pos_score=(int, float), neg_score=(int, float)))
     if not rows:
         raise InputError(f"{p}: no epochs recorded yet")
+    if any("val_pos_score" in r for r in rows) and not all("val_pos_score" in r for r in rows):
+        raise InputError(f"{p}: some epochs have validation scores and some do not")
     return rows
 
 
@@ -115,7 +118,7 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
     ax.plot(ep, [r["pos_score"] for r in rows], "-o", color="tab:blue", label="positive pairs (train)")
     ax.plot(ep, [r["neg_score"] for r in rows], "-o", color="tab:red", label="negative pairs (train)")
-    if "val_pos_score" in rows[0]:
+    if "val_pos_score" in rows[0]:  # read_metrics: then every epoch has them
         ax.plot(ep, [r["val_pos_score"] for r in rows], "--", color="tab:blue", label="positive (validation)")
         ax.plot(ep, [r["val_neg_score"] for r in rows], "--", color="tab:red", label="negative (validation)")
     ax.set_xlabel("epoch")

@@ -20,6 +20,7 @@ import numpy as np
 
 from vlanet.errors import InputError
 from vlanet.io import atomic_write_text
+from vlanet.readers import parse_json, read_text
 from vlanet.spans import nms
 
 
@@ -48,20 +49,11 @@ def _num(v: Any, path: Path, line: int, name: str) -> float:
 def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """Read a JSONL file into (line number, object) pairs; blank lines are skipped."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: file not found")
-    try:
-        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first line
-    except UnicodeDecodeError as e:
-        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
     rows = []
-    for i, line in enumerate(text.splitlines(), 1):
+    for i, line in enumerate(read_text(p).splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+        obj = parse_json(line, f"{p}:{i}")
         if not isinstance(obj, dict):
             raise InputError(f"{p}:{i}: expected a JSON object")
         rows.append((i, obj))

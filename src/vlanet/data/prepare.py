@@ -21,13 +21,13 @@ counted and reported once, never fatal.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlanet.data.annotations import Query
 from vlanet.errors import InputError
+from vlanet.readers import read_json, read_text, require
 
 
 @dataclass
@@ -45,13 +45,7 @@ class PrepareReport:
 
 
 def _read_text(path: str | Path) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: file not found")
-    try:
-        return p.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is not part of the data
-    except UnicodeDecodeError as e:
-        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    return read_text(path)  # a UTF-8 byte-order mark is not part of the data
 
 
 def read_charades_durations(path: str | Path) -> dict[str, float]:
@@ -130,10 +124,7 @@ def prepare_charades(anno: str | Path, durations: dict[str, float], end_policy: 
 
 
 def _load_json(p: Path):
-    try:
-        return json.loads(_read_text(p))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{p}:{e.lineno}: not valid JSON ({e.msg})") from None
+    return read_json(p)
 
 
 def didemo_window(s: int, e: int) -> list[float]:
@@ -151,11 +142,11 @@ def prepare_didemo(anno: str | Path) -> tuple[list[Query], PrepareReport]:
         where = f"{p}: entry {n}"
         if not isinstance(a, dict):
             raise InputError(f"{where}: expected an object")
-        for key in ("annotation_id", "description", "video", "times", "num_segments"):
-            if key not in a:
-                raise InputError(f"{where}: missing field '{key}'")
+        require(a, where, annotation_id=(int, str), description=str, video=str, times=list, num_segments=int)
+        if not a["description"].strip() or not a["video"]:
+            raise InputError(f"{where}: fields 'description' and 'video' must be non-empty strings")
         ns = a["num_segments"]
-        if not isinstance(ns, int) or not 1 <= ns <= 6:
+        if not 1 <= ns <= 6:
             raise InputError(f"{where}: field 'num_segments' must be 1..6, got {ns!r}")
         times = a["times"]
         if not isinstance(times, list) or not times or not all(
@@ -165,7 +156,7 @@ def prepare_didemo(anno: str | Path) -> tuple[list[Query], PrepareReport]:
         if a["annotation_id"] in seen:
             raise InputError(f"{where}: duplicate annotation_id {a['annotation_id']!r}")
         seen.add(a["annotation_id"])
-        out.append(Query(a["annotation_id"], str(a["video"]), str(a["description"]), 5.0 * ns,
+        out.append(Query(a["annotation_id"], a["video"], a["description"], 5.0 * ns,
                          [didemo_window(s, e) for s, e in times], {"didemo_times": times}))
     rep = PrepareReport(queries=len(out), videos=len({q.vid for q in out}))
     return out, rep
