@@ -45,13 +45,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from op_timer import MATMUL_OPS, OpTimer  # benchmarks/op_timer.py
 
-from op_times import MATMUL_OPS, OpTimer  # benchmarks/op_times.py
 from vlanet.allocator import retain_freed_memory
 from vlanet.config import Config, load_config
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
-from vlanet.data.features import MemoryStore, TimeConvention
+from vlanet.data.features import MemoryStore
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
 from vlanet.model import VLANet
 from vlanet.model.proposals import pool_windows

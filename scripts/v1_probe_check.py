@@ -20,10 +20,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_testbeds import (load_config, load_word_vectors, prepare_charades, prepare_didemo,  # noqa: E402
-                           read_charades_durations, tokenize)
 from conftest import shared_data_dir  # noqa: E402
-from vlanet.data.features import MemoryStore, TimeConvention  # noqa: E402
+from test_testbeds import (  # noqa: E402
+    load_config,
+    load_word_vectors,
+    prepare_charades,
+    prepare_didemo,
+    read_charades_durations,
+    tokenize,
+)
+
+from vlanet.data.features import MemoryStore  # noqa: E402
+from vlanet.data.timing import TimeConvention  # noqa: E402
 from vlanet.eval.calibrate import Bed, control_rows  # noqa: E402
 from vlanet.eval.evaluate import evaluate_rows, model_protocol  # noqa: E402
 

@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from vlanet.data.prepare import prepare_activitynet, prepare_charades, prepare_didemo, read_charades_durations
+from vlanet.data.prepare import (
+    prepare_activitynet,
+    prepare_charades,
+    prepare_didemo,
+    read_charades_durations,
+)
 from vlanet.errors import InputError
 
 

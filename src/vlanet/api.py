@@ -24,11 +24,11 @@ from vlanet.checkpoint import load_model
 from vlanet.config import Config
 from vlanet.data.annotations import Query, prediction_row
 from vlanet.data.dataset import ProposalSpec
-from vlanet.data.features import TimeConvention
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors, tokenize
 from vlanet.errors import InputError
-from vlanet.model.vlanet import VideoEncoding
-from vlanet.predict import PairRanker
+from vlanet.model.encoders import VideoEncoding
+from vlanet.predict import PairRanker, check_compatible
 
 
 @dataclass
@@ -90,11 +90,10 @@ class Predictor:
         if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s) and duration_s > 0):
             raise InputError(f"{source}: duration_s must be a positive number, got {duration_s!r}")
         grid, mask = self.spec.grid(float(duration_s))
-        row_s = self.time.row_seconds(x.shape[0], float(duration_s))
         dev = self.device
         enc = self.model.encode_video(
             torch.from_numpy(x)[None].to(dev), torch.ones(1, x.shape[0], dtype=torch.bool, device=dev),
-            torch.from_numpy((grid / row_s).astype(np.float32))[None].to(dev), torch.from_numpy(mask)[None].to(dev))
+            torch.from_numpy(self.time.to_rows(grid, x.shape[0], float(duration_s)).astype(np.float32))[None].to(dev), torch.from_numpy(mask)[None].to(dev))
         return EncodedVideo(float(duration_s), grid, enc, x.shape[0], source)
 
     def encode_video(self, path: str | Path, backbone: str | None = None, **extract: Any) -> EncodedVideo:
@@ -104,10 +103,14 @@ class Predictor:
         name = backbone or self.backbone
         if name is None:
             raise InputError("this checkpoint does not record a backbone: pass backbone=... (see `vlanet features extract --help`)")
+        if self.time.kind == "fps":  # by default, extract in the checkpoint's own convention
+            extract.setdefault("fps", self.time.fps)
+            extract.setdefault("frames_per_row", self.time.frames_per_row)
+        planned = TimeConvention("fps", float(extract.get("fps", 2.0)), int(extract.get("frames_per_row", 1)))
+        check_compatible(self.meta.get("time"), planned.attrs(), None, self.feature_dim, str(path),
+                         "pass fps=/frames_per_row= matching the training features")  # before decoding
         feats, info = extract_features(path, name, device=self.device, **extract)
-        if info["time"] != self.time.attrs():
-            raise InputError(f"{path}: extracted features have time convention {info['time']}, the checkpoint was trained on "
-                             f"{self.time.attrs()} (pass fps=/frames_per_row= matching the training features)")
+        check_compatible(self.meta.get("time"), info["time"], feats.shape[1], self.feature_dim, str(path))
         return self.encode_features(feats, info["duration"], source=str(path))
 
     # -- queries --------------------------------------------------------------------------------

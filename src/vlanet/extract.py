@@ -131,7 +131,7 @@ def _extract(videos, out, parts, settings, backbone, fps, frames_per_row, batch_
 def _assemble(out: Path, parts: Path, vids: list[str], settings: dict[str, Any], in_out: set[str]) -> dict[str, Any]:
     import h5py
 
-    from vlanet.data.features import TimeConvention
+    from vlanet.data.timing import TimeConvention
 
     time_conv = TimeConvention("fps", settings["fps"], settings["frames_per_row"])
     dim = None

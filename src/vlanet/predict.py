@@ -17,6 +17,7 @@ import torch
 from vlanet.config import EvalConfig
 from vlanet.data.annotations import prediction_row
 from vlanet.data.dataset import MomentDataset, batch_loader
+from vlanet.errors import InputError
 from vlanet.eval.baselines import grid_baseline
 
 
@@ -158,3 +159,18 @@ def shuffled_dataset(ds: MomentDataset, seed: int | None = None) -> MomentDatase
 def random_predictions(ds: MomentDataset, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
     """Random baseline on the dataset's own proposal grid, with the model's NMS and top-k."""
     return grid_baseline("random", ds.queries, None, ds.spec, cfg, seed)
+
+
+def check_compatible(trained_time: dict[str, Any] | None, time_attrs: dict[str, Any], feature_dim: int | None,
+                     expected_dim: int, source: str, hint: str = "") -> None:
+    """Features a checkpoint can read: its feature width and its time convention (rows to
+    seconds), checked before any work; one InputError naming what differs."""
+    if feature_dim is not None and feature_dim != expected_dim:
+        raise InputError(f"{source}: features have dim {feature_dim}, the checkpoint expects {expected_dim}")
+    if trained_time and trained_time != time_attrs:
+        keys = sorted(set(time_attrs) | set(trained_time))
+        diff = ", ".join(f"{k} {time_attrs.get(k)!r} (checkpoint: {trained_time.get(k)!r})"
+                         for k in keys if time_attrs.get(k) != trained_time.get(k))
+        raise InputError(f"{source}: time convention differs from the checkpoint's: {diff}"
+                         + (f" ({hint})" if hint else ""))
+

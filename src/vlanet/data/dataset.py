@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from vlanet.data.annotations import Query
-from vlanet.data.features import FeatureStore, ResidentStore, TimeConvention
+from vlanet.data.features import FeatureStore, ResidentStore
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
 from vlanet.spans import proposal_grid
@@ -44,6 +45,7 @@ class VideoInfo:
     n_rows: int
     row_seconds: float
     windows: np.ndarray  # (K, L, 2) seconds
+    rows: np.ndarray  # (K, L, 2) the same edges in row coordinates (TimeConvention.to_rows)
     mask: np.ndarray  # (K, L)
 
 
@@ -99,7 +101,8 @@ class MomentDataset:
         if info is None:
             n_rows = self.store.n_rows(q.vid)
             win, mask = self.spec.grid(q.duration)
-            info = VideoInfo(n_rows, self.time.row_seconds(n_rows, q.duration), win, mask)
+            info = VideoInfo(n_rows, self.time.row_seconds(n_rows, q.duration), win,
+                             self.time.to_rows(win, n_rows, q.duration), mask)
             self._videos[q.vid] = info
         return info
 
@@ -124,7 +127,7 @@ class MomentDataset:
         for j, (i, info) in enumerate(zip(index, infos)):
             row_mask[j, :info.n_rows] = True
             kk = info.windows.shape[0]
-            windows[j, :kk] = info.windows / info.row_seconds  # seconds -> row coordinates
+            windows[j, :kk] = info.rows
             win_mask[j, :kk] = info.mask
             ids = self.token_ids[i]
             words[j, : len(ids)] = ids

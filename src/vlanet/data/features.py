@@ -1,60 +1,23 @@
-"""Feature stores: where per-video feature rows come from, and how rows map to seconds.
+"""Feature stores: where per-video feature rows come from.
 
 Sources read as published: an HDF5 file with one dataset per video id (also ``vid/<name>``
 groups), a directory of ``<vid>.npy`` / ``<vid>.npz`` files, or an in-memory dict.  Reads are
 lazy: only the rows of the videos in a batch are loaded, so stores larger than RAM work.
 
-Time conventions (``data.time_convention``), resolved by ``seconds_per_row``:
-* ``fps``: a row covers ``frames_per_row`` frames at ``fps`` (TGA/VLANet C3D: 16 frames, 24 fps);
-* ``uniform``: the T rows are spread evenly over the video's duration (I3D releases);
-* ``seconds``: every row covers ``seconds_per_row`` seconds;
-* ``auto``: the HDF5 file's attributes (``time_convention``, ``fps``, ``frames_per_row``,
-  ``seconds_per_row``) decide, falling back to ``fps``.
+How rows map to seconds is data/timing.py; summarising and checking a store
+(``vlanet features inspect``) is data/inspect.py.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vlanet.errors import InputError
-
-
-@dataclass
-class TimeConvention:
-    kind: str = "fps"  # fps | uniform | seconds
-    fps: float = 24.0
-    frames_per_row: int = 16
-    seconds_per_row: float = 0.0
-
-    def row_seconds(self, n_rows: int, duration: float) -> float:
-        """Seconds covered by one feature row of a video with ``n_rows`` rows."""
-        if self.kind == "uniform":
-            return duration / n_rows
-        if self.kind == "seconds":
-            return self.seconds_per_row
-        return self.frames_per_row / self.fps
-
-    def attrs(self) -> dict[str, Any]:
-        return {"time_convention": self.kind, "fps": self.fps, "frames_per_row": self.frames_per_row,
-                "seconds_per_row": self.seconds_per_row}
-
-
-def convention_from(cfg_data: Any, file_attrs: dict[str, Any]) -> TimeConvention:
-    """Resolve the time convention from the data config, falling back to file attributes for 'auto'."""
-    kind = cfg_data.time_convention
-    fps, fpr, spr = cfg_data.fps, cfg_data.frames_per_row, cfg_data.seconds_per_row
-    if kind == "auto":
-        kind = str(file_attrs.get("time_convention", "fps"))
-        fps = float(file_attrs.get("fps", fps))
-        fpr = int(file_attrs.get("frames_per_row", fpr))
-        spr = float(file_attrs.get("seconds_per_row", spr))
-    return TimeConvention(kind, fps, fpr, spr)
 
 
 class FeatureStore:
@@ -113,6 +76,7 @@ class FeatureStore:
             raise InputError(f"{self.path}: video '{vid}': zero feature rows")
 
     def _check_finite(self, vid: str, x: np.ndarray) -> None:
+        check_numeric(self.path, vid, x.dtype)
         if not np.isfinite(x).all():
             bad = int(np.argwhere(~np.isfinite(x))[0, 0])
             raise InputError(f"{self.path}: video '{vid}': NaN or inf in feature row {bad}")
@@ -344,46 +308,11 @@ def open_store(path: str | Path) -> FeatureStore:
     return HDF5Store(p)
 
 
-def _shape_of(store: FeatureStore, vid: str) -> tuple[tuple[int, ...], str]:
-    """Shape and dtype of a video's array without reading its rows where the format allows."""
-    if isinstance(store, HDF5Store):
-        node = store._node(vid)
-        return tuple(node.shape), str(node.dtype)
-    if isinstance(store, NpyDirStore) and (head := store.header(vid)) is not None:
-        return head
-    a = store._raw(vid)
-    return tuple(a.shape), str(a.dtype)
-
-
-def inspect_store(path: str | Path, limit: int = 5, check: bool = False) -> dict[str, Any]:
-    """Summary of a feature store: format, ids, dims, row counts, attributes (``features inspect``).
-
-    ``check`` reads every video through the validating reader (NaN/inf, zero rows, dims).
-    """
-    store = open_store(path)
-    ids = list(store.ids())
-    if not ids:
-        raise InputError(f"{path}: feature store holds no videos")
-    shapes, dtypes = {}, set()
-    for vid in ids:
-        shape, dtype = _shape_of(store, vid)
-        if len(shape) != 2:
-            raise InputError(f"{path}: video '{vid}': expected a (rows, dim) array, got shape {shape}")
-        shapes[vid] = shape
-        dtypes.add(dtype)
-    dims = sorted({s[1] for s in shapes.values()})
-    if len(dims) > 1:
-        odd = next(v for v, s in shapes.items() if s[1] != shapes[ids[0]][1])
-        raise InputError(f"{path}: video '{odd}' has feature dim {shapes[odd][1]}, but '{ids[0]}' has {shapes[ids[0]][1]}")
-    if check:
-        for vid in ids:
-            store.get(vid)
-    rows = np.array([s[0] for s in shapes.values()])
-    attrs = {k: (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in store.attrs.items()}
-    return {
-        "path": str(path), "format": "hdf5" if isinstance(store, HDF5Store) else "npy-dir",
-        "videos": len(ids), "dim": dims[0], "dtype": ",".join(sorted(dtypes)),
-        "rows_min": int(rows.min()), "rows_median": float(np.median(rows)), "rows_max": int(rows.max()),
-        "attrs": attrs, "examples": [{"id": v, "shape": list(shapes[v])} for v in ids[:limit]],
-        "checked": bool(check),
-    }
+def check_numeric(path: str | Path, vid: str, dtype: Any) -> None:
+    """Feature rows are numbers (integers or floats), not strings or objects."""
+    try:
+        ok = np.issubdtype(np.dtype(dtype), np.integer) or np.issubdtype(np.dtype(dtype), np.floating)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise InputError(f"{path}: video '{vid}': feature rows must be numeric, got dtype {dtype}")

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from vlanet.data.annotations import Query
-from vlanet.data.features import MemoryStore, TimeConvention
+from vlanet.data.features import MemoryStore
 from vlanet.data.simulate import SimulationSpec, Simulator
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
 
 # concept -> surface forms (synonyms share a concept, hence an appearance and close vectors)

@@ -32,7 +32,8 @@ import torch
 
 from vlanet.config import EvalConfig
 from vlanet.data.annotations import Query, prediction_row
-from vlanet.data.features import FeatureStore, TimeConvention
+from vlanet.data.features import FeatureStore
+from vlanet.data.timing import TimeConvention
 from vlanet.model.proposals import pool_windows
 from vlanet.spans import iou_matrix
 
@@ -62,8 +63,7 @@ def video_proposals(store: FeatureStore, vid: str, duration: float, spec: Any, t
     rows = store.get(vid)
     win, mask = spec.grid(duration)
     cand = win[mask]
-    spr = time.row_seconds(len(rows), duration)
-    pooled = window_means(rows, cand / spr)
+    pooled = window_means(rows, time.to_rows(cand, len(rows), duration))
     mean = rows.mean(0)
     return VideoProposals(cand, (pooled - mean) / max(float(np.linalg.norm(mean)), 1e-6))
 

@@ -25,11 +25,9 @@ def scaled_tanh_sum(g: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.
     """sum_m tanh(a_n g_nm b_m) for g (B, N, M), a (B, N), b (B, M) -> (B, N).
 
     Computed as 2 sum sigmoid(2x) - M, the same function (tanh(x) = 2 sigmoid(2x) - 1; a padded
-    zero term is 0 either way) at less cost: PyTorch's CPU tanh kernel takes ~2.2 ns per element
-    here, its sigmoid ~0.8 ns.  One autograd node with its own gradient: the cascade calls this
-    on (P, K, M) tensors six times per step, and autograd's chain of scalings, sigmoid and sum
-    costs twice the passes.  The sum is at least float32: under bf16 autocast, a bf16 sum near
-    M/2 would lose the small difference.
+    zero term is 0 either way), as one autograd node with its own gradient; why this form is
+    faster is measured in docs/PERFORMANCE.md.  The sum is at least float32: under bf16
+    autocast, a bf16 sum near M/2 would lose the small difference.
     """
     return _ScaledTanhSum.apply(g, a, b)
 

@@ -4,7 +4,7 @@
 
 Glossary: T feature rows of size F, K segment groups (shared start), L window scales, D hidden.
 ``windows`` (B, K, L, 2) are window edges in *row coordinates* (seconds / seconds-per-row,
-computed by vlanet.spans.proposal_grid and vlanet.data.batching), so windows may start or end
+computed by vlanet.spans.proposal_grid and vlanet.data.dataset), so windows may start or end
 inside a row.
 
 Fractional edges: the video is treated as piecewise constant, row t covering [t, t+1).  A
@@ -27,7 +27,6 @@ import torch
 from torch import nn
 
 from vlanet.model.unit import unit_rows
-
 
 POOL_MATMUL_ELEMS = 1 << 23  # largest (B, K*L, T) weight matrix pool_windows builds (32 MB)
 
@@ -67,8 +66,8 @@ def pool_windows(rows: torch.Tensor, row_mask: torch.Tensor, windows: torch.Tens
 
 class _RowProjection(torch.autograd.Function):
     """x (N, F) -> x w^T + b, what nn.Linear does, with the weight's gradient computed as
-    (x^T g)^T instead of g^T x: for the 4096-d feature rows MKL runs that layout 10-20% faster
-    on CPU (benchmarks/fc_layouts.py).  Only the layout differs; tests check the gradients."""
+    (x^T g)^T instead of g^T x (a faster layout on CPU, docs/PERFORMANCE.md and
+    benchmarks/fc_layouts.py).  Only the layout differs; tests check the gradients."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from torch import nn
 
 from vlanet.config import ModelConfig
 from vlanet.model.cca import CCAOutput
-from vlanet.model.vlanet import Encoders, PairOutput
+from vlanet.model.encoders import Encoders, PairOutput, QueryEncoding, VideoEncoding
 
 
 class TGA(Encoders):

@@ -3,8 +3,8 @@ is a unit vector; padded ones are zero vectors (the rest of the model relies on 
 
 ``unit_rows`` is ``F.normalize(x, dim=-1) * mask`` with its own gradient: the projection onto
 the tangent plane, (g - y <g, y>) / |x|, in three passes over x where autograd's chain of
-norm, clamp, division and mask takes about ten (2.5x faster on the proposals of a
-paper-setting batch, 64 x 69 x 3 x D; tests/test_model.py checks both against each other).
+norm, clamp, division and mask takes about ten (docs/PERFORMANCE.md; tests/test_model.py checks
+both against each other).
 """
 
 from __future__ import annotations

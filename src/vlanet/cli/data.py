@@ -1,0 +1,161 @@
+"""`vlanet data ...`: prepare official annotations, write the synthetic set, simulate and calibrate beds."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from vlanet.cli.common import (
+    Parser,
+    config_and_overrides,
+)
+from vlanet.errors import InputError
+from vlanet.io import check_outputs
+
+
+def cmd_data_synthetic(args: argparse.Namespace) -> int:
+    import h5py
+
+    from vlanet.data.annotations import write_ground_truth
+    from vlanet.data.synthetic import SyntheticSpec, generate
+    from vlanet.data.vocab import save_word_vectors
+    from vlanet.io import atomic_path, atomic_write_text
+
+    spec = SyntheticSpec(seed=args.seed, n_train_videos=args.train_videos, n_test_videos=args.test_videos, dim=args.dim)
+    syn = generate(spec)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "features.h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            for k, v in syn.time.attrs().items():
+                f.attrs[k] = v
+            for vid in syn.store.ids():
+                f.create_dataset(vid, data=syn.store.get(vid))
+    for split, qs in syn.splits.items():
+        write_ground_truth(out / f"{split}.jsonl", qs)
+    save_word_vectors(out / "word_vectors.npz", syn.words)
+    atomic_write_text(out / "config.yaml", (
+        "# Train on the files written by `vlanet data synthetic` like any dataset:\n"
+        f"#   vlanet train {out / 'config.yaml'}\n"
+        "data:\n  source: files\n"
+        f"  features: {(out / 'features.h5').resolve()}\n  train: {(out / 'train.jsonl').resolve()}\n"
+        f"  test: {(out / 'test.jsonl').resolve()}\n  word_vectors: {(out / 'word_vectors.npz').resolve()}\n"))
+    n_q = {k: len(v) for k, v in syn.splits.items()}
+    print(f"wrote {out}: features.h5 ({len(list(syn.store.ids()))} videos, dim {spec.dim}), "
+          f"train.jsonl ({n_q['train']} queries), test.jsonl ({n_q['test']}), word_vectors.npz "
+          f"({len(syn.words.words)} words), config.yaml", file=sys.stderr)
+    return 0
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from vlanet.data import prepare as P
+    from vlanet.data.annotations import write_ground_truth
+
+    check_outputs({"--out": args.out}, {"--anno": args.anno, "--durations": args.durations})
+
+    if args.dataset == "charades-sta":
+        if not args.durations:
+            raise InputError("data prepare charades-sta: --durations Charades_v1_{train,test}.csv is required")
+        durations: dict[str, float] = {}
+        for f in args.durations:
+            durations.update(P.read_charades_durations(f))
+        queries, rep = P.prepare_charades(args.anno, durations, args.end_policy)
+    elif args.dataset == "charades-cd":
+        queries, rep = P.prepare_charades_cd(args.anno, args.end_policy)
+    elif args.dataset == "didemo":
+        queries, rep = P.prepare_didemo(args.anno)
+    else:
+        queries, rep = P.prepare_activitynet(args.anno)
+    if rep.clipped or rep.dropped_past_end or rep.dropped_reversed:
+        print(f"vlanet: warning: {args.anno}: {rep.clipped} end(s) past the duration clipped, "
+              f"{rep.dropped_past_end} dropped (end policy '{args.end_policy}'), "
+              f"{rep.dropped_reversed} line(s) with start >= end dropped", file=sys.stderr)
+    write_ground_truth(args.out, queries)
+    print(f"wrote {args.out}: {rep.summary()}", file=sys.stderr)
+    return 0
+
+
+def cmd_data_simulate(args: argparse.Namespace) -> int:
+    from vlanet.data.annotations import read_ground_truth
+    from vlanet.data.simulate import SimulationSpec, simulate
+    from vlanet.data.timing import TimeConvention
+    from vlanet.data.vocab import load_word_vectors, tokenize
+
+    check_outputs({"--out": args.out}, {"--gt": args.gt, "--word-vectors": args.word_vectors})
+
+    splits = [read_ground_truth(path) for path in args.gt]
+    queries = [q for split in splits for q in split]
+    words = None
+    if args.word_vectors:
+        words = load_word_vectors(args.word_vectors, {t for q in queries for t in tokenize(q.query)})
+    spec = SimulationSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SimulationSpec)})
+    time_conv = (TimeConvention("seconds", seconds_per_row=args.seconds_per_row) if args.seconds_per_row > 0
+                 else TimeConvention("fps", args.fps, args.frames_per_row))
+    t0 = time.perf_counter()
+    info = simulate(queries, args.out, spec, words, time_conv, progress=not args.quiet, splits=splits)
+    print(f"wrote {args.out}: {info['videos']} videos, {info['rows']} rows of {spec.dim}-d {spec.dtype} "
+          f"({time_conv.kind}), from {info['queries']} queries in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_data_calibrate(args: argparse.Namespace) -> int:
+    from vlanet.config import load_config
+    from vlanet.eval.calibrate import calibrate, calibration_table
+
+    config_and_overrides(args)
+    cfg = load_config(args.config, args.overrides)
+    res = calibrate(cfg, args.split, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(json.dumps(res) if args.json else calibration_table(res))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("data", help="dataset utilities")
+    dsub = d.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    s = dsub.add_parser("synthetic", help="write the embedded synthetic dataset to disk")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--train-videos", type=int, default=600)
+    s.add_argument("--test-videos", type=int, default=200)
+    s.add_argument("--dim", type=int, default=128)
+    s.set_defaults(func=cmd_data_synthetic)
+    pp = dsub.add_parser("prepare", help="convert official annotations to ground-truth JSONL")
+    pp.add_argument("dataset", choices=["charades-sta", "charades-cd", "didemo", "activitynet"])
+    pp.add_argument("--anno", required=True, help="charades_sta_*.txt, charades_{train,val,test_iid,test_ood}.json (Charades-CD), "
+                    "{val,test}_data.json or ActivityNet {train,val,test}.json")
+    pp.add_argument("--durations", nargs="+", help="Charades_v1_*.csv (Charades-STA only)")
+    pp.add_argument("--end-policy", default="clip", choices=["clip", "drop", "keep"],
+                    help="ends past the video duration (Charades-STA, Charades-CD; default clip)")
+    pp.add_argument("--out", required=True)
+    pp.set_defaults(func=cmd_data_prepare)
+
+    sm = dsub.add_parser("simulate", help="simulated C3D-like features for real annotations (full-scale test bed)")
+    sm.add_argument("--gt", nargs="+", required=True, help="ground-truth JSONL files (e.g. train and test)")
+    sm.add_argument("--out", required=True, help="HDF5 file to write")
+    sm.add_argument("--word-vectors", help="word vectors; when given, part of each word's appearance follows them")
+    from vlanet.data.simulate import SIM_HELP, SimulationSpec
+
+    for f in dataclasses.fields(SimulationSpec):
+        opt = "--" + f.name.replace("_", "-")
+        if f.name in ("dtype", "fill_positions"):
+            sm.add_argument(opt, default=f.default, choices={"dtype": ["float32", "float16"],
+                                                              "fill_positions": ["all", "split"]}[f.name],
+                            help=f"{SIM_HELP[f.name]} (default {f.default})")
+        else:
+            sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]} (default {f.default})")
+    sm.add_argument("--fps", type=float, default=24.0)
+    sm.add_argument("--frames-per-row", type=int, default=16)
+    sm.add_argument("--seconds-per-row", type=float, default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
+    sm.add_argument("--quiet", action="store_true")
+    sm.set_defaults(func=cmd_data_simulate)
+
+    ca = dsub.add_parser("calibrate", help="a bed's controls: random, prior, blind probes and (simulated) oracles")
+    ca.add_argument("config", nargs="?", help="dataset config (default: the embedded synthetic dataset)")
+    ca.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    ca.add_argument("--split", default="test", help="val, test, or the name of one of data.extra_tests (default test)")
+    ca.add_argument("--json", action="store_true")
+    ca.set_defaults(func=cmd_data_calibrate)

@@ -1,0 +1,39 @@
+"""`vlanet experiment` and `vlanet compare`: the paper's tables and tables of finished runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from vlanet.experiments import run_table
+
+    text = run_table(args.table, args.data, args.out, args.overrides, progress=not args.quiet,
+                     log=lambda m: print(m, file=sys.stderr, flush=True), seeds=args.seeds)
+    print(text)
+    print(f"wrote {Path(args.out) / (args.table + '.md')}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from vlanet.experiments import compare_runs
+
+    print(compare_runs(args.run_dirs))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    x = sub.add_parser("experiment", help="reproduce a table of the paper (runs, resumes, writes Markdown)")
+    x.add_argument("table", choices=["table1", "table2", "table3", "charades-cd", "selection"])
+    x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
+    x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
+    x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std (default 1)")
+    x.add_argument("--quiet", action="store_true")
+    x.add_argument("overrides", nargs="*", help="section.key=value applied to every run (e.g. train.epochs=4)")
+    x.set_defaults(func=cmd_experiment)
+
+    cp = sub.add_parser("compare", help="a Markdown table from finished run directories")
+    cp.add_argument("run_dirs", nargs="+")
+    cp.set_defaults(func=cmd_compare)

@@ -1,0 +1,114 @@
+"""`vlanet train` and `vlanet config`: train a model, show the configs it reads."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from vlanet.cli.common import (
+    Parser,
+    config_and_overrides,
+    metrics_table,
+)
+from vlanet.errors import InputError, RunLocked
+
+
+def cmd_config_list(args: argparse.Namespace) -> int:
+    from vlanet.config import shipped_configs
+
+    for name, path in shipped_configs().items():
+        first = path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
+        print(f"{name:18s} {first}")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from vlanet.config import dump_config, load_config
+
+    config_and_overrides(args)
+    print(dump_config(load_config(args.config, args.overrides)), end="")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vlanet.config import load_config, resolve_data_paths
+    from vlanet.eval.controls import gain_key, language_gain
+    from vlanet.train.loop import protocol_for, train
+
+    config_and_overrides(args)
+    if args.resume:
+        run = Path(args.resume)
+        if not (run / "config.yaml").is_file():
+            raise InputError(f"{run}: not a run directory (no config.yaml) -- nothing to resume")
+        cfg = load_config(run / "config.yaml", args.overrides)
+    else:
+        cfg = load_config(args.config, args.overrides)
+        resolve_data_paths(cfg)
+        run = Path(args.run_dir or f"runs/{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    progress = not args.quiet
+    if progress:
+        logging.getLogger("vlanet.train").setLevel(logging.INFO)
+
+    def on_epoch(rec: dict[str, Any]) -> None:
+        if args.quiet:
+            return
+        val = rec.get("val") or {}
+        print(f"epoch {rec['epoch']:3d}  loss {rec['loss']:.4f}  c+ {rec['pos_score']:.3f}  c- {rec['neg_score']:.3f}"
+              + (f"  val {cfg.train.select_metric} {val.get(cfg.train.select_metric, float('nan')):.2f}"
+                 f"  mIoU {val.get('mIoU', float('nan')):.2f}" if val else "")
+              + f"  ({rec['train_seconds']:.1f}s)", file=sys.stderr, flush=True)
+
+    fresh = not run.exists()
+    try:
+        res = train(cfg, run, resume=bool(args.resume), progress=progress, on_epoch=on_epoch)
+    except RunLocked:
+        raise  # the directory is another process's: leave it alone
+    except InputError:
+        if fresh and not (run / "checkpoints").exists():
+            shutil.rmtree(run, ignore_errors=True)  # no half-made run directory for an input error
+        raise
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports
+    gain = language_gain(res.test, res.test_shuffled, cfg.eval.protocol)
+    splits = {"test": {"test": res.test, "test_shuffled": res.test_shuffled, "random": res.random,
+                       "language_gain": gain}} if res.test is not None else {}
+    label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
+    for name, m in {**splits, **res.extra}.items():
+        print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "
+              f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
+        print(metrics_table({"Random (same proposals, same NMS)": m["random"], label: m["test"],
+                              f"{label}, shuffled queries (control)": m["test_shuffled"]}))
+        print(f"\nlanguage gain ({gain_key(cfg.eval.protocol)}, true minus shuffled queries): "
+              f"{m['language_gain']:+.2f}")
+    print(f"\nrun directory: {res.run_dir}")
+    if args.json:
+        print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
+                          "test_shuffled": res.test_shuffled, "language_gain": gain, "extra_tests": res.extra}))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    cf = sub.add_parser("config", help="the shipped configs: list them, or print one resolved")
+    cfs = cf.add_subparsers(dest="config_command", required=True, parser_class=Parser)
+    cl = cfs.add_parser("list", help="names of the configs shipped in the package")
+    cl.set_defaults(func=cmd_config_list)
+    cs = cfs.add_parser("show", help="a config with every field, defaults and overrides applied")
+    cs.add_argument("config", nargs="?", help="a shipped config's name or a YAML file (default: the embedded synthetic one)")
+    cs.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    cs.set_defaults(func=cmd_config_show)
+
+    t = sub.add_parser("train", help="train VLANet (default: the embedded synthetic dataset)")
+    t.add_argument("config", nargs="?", help="a shipped config's name (vlanet config list) or a YAML file")
+    t.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. train.epochs=5")
+    t.add_argument("--run-dir", help="where to write config, metrics.jsonl and checkpoints")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    t.add_argument("--json", action="store_true", help="last stdout line: a JSON object with the test metrics")
+    t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    t.set_defaults(func=cmd_train)
