@@ -5,7 +5,7 @@ Equation   What                                   Where
 =========  =====================================  ===============================
 (1)        query Q = GRU states, L2-normalised    text.QueryEncoder.forward (unit.unit_rows)
 (2)        proposal features p_lk                 proposals.ProposalEncoder / pool_windows
-(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / surrogate_scales
+(3)-(6)    Surrogate Proposal Selection           surrogate.select_surrogates / selection_scores
 (7)        VLA function E(x, Y)                   attention.VLA.forward
 (8)        Dense Attention A(X, Y)                attention.DenseAttention.forward
 (9)-(10)   V2V / Q2Q self-attention               cca.CascadedCrossModalAttention.reference_forward
@@ -19,7 +19,10 @@ training and inference run, computes the same numbers from one batched product p
 pair's elements (rows gathered from the proposal table) against every projected set they meet
 (cca.py explains).
 
-The TGA baseline (Mithun et al., 2019) reuses (1), (2) and (14): tga.TGA.
+encoders.Encoders holds (1) and (2) for both models; vlanet.VLANet assembles (3)-(13), and the
+switches that train Eq. (3)'s selection are surrogate.straight_through (model.selection) and
+the selection term of train/loop.py (train.selection_weight).  The TGA baseline (Mithun et al.,
+2019) reuses (1), (2) and (14): tga.TGA.
 """
 
 from vlanet.model.tga import TGA

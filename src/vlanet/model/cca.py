@@ -34,7 +34,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vlanet.model.attention import VLA, DenseAttention, tanh_grad_from_sigmoid, tanh_sum_from_sigmoid
+from vlanet.model.attention import (
+    VLA,
+    DenseAttention,
+    tanh_grad_from_sigmoid,
+    tanh_sum_from_sigmoid,
+)
 
 
 @dataclass
@@ -101,6 +106,7 @@ class CascadedCrossModalAttention(nn.Module):
         self, dim: int, *, self_attention: bool = True, cross_attention: bool = True,
         cascade_steps: int = 2, final_q2v: bool = True, share_weights: bool = False,
         scale: str = "count", reduce: str = "sum", temperature: float = 1.0, vcomp_pool: str = "sum",
+        score_weights: str = "own",
     ):
         super().__init__()
 
@@ -117,8 +123,14 @@ class CascadedCrossModalAttention(nn.Module):
         self.q2v = nn.ModuleList(unit() for _ in range(n_unique_q2v))
         self.v2q = nn.ModuleList(unit() for _ in range(n_unique_v2q))
         self.n_rounds, self.n_q2v, self.share = n_rounds, n_q2v, share_weights
-        self.score_vla = VLA(dim, reduce)  # E of Eq. (13)
+        # E of Eq. (13): its own (W1, W2), or those of the last Q2V unit (score_weights='last_q2v')
+        own = not (score_weights == "last_q2v" and len(self.q2v))
+        self.score_vla = VLA(dim, reduce) if own else None
         self.vcomp_pool = vcomp_pool
+
+    def score_unit(self) -> VLA:
+        """E of Eq. (13)."""
+        return self.score_vla if self.score_vla is not None else self.q2v[-1].vla
 
     def _pool(self, x: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
         """Eq. (13)'s v_comp = sum_k x_k for x (P, K, C), or the mean with ``vcomp_pool='mean'``."""
@@ -150,7 +162,7 @@ class CascadedCrossModalAttention(nn.Module):
         # Eq. (13) attend the video with the words (video on the x side of Eq. 7: q A^T); V2Q
         # attends the words with the video (words on the x side: q A).  Both are projected once
         # (per proposal, per sentence), then gathered per pair into ``rhs``.
-        sides = [(u.vla, True) for u in self.q2v] + [(u.vla, False) for u in self.v2q] + [(self.score_vla, True)]
+        sides = [(u.vla, True) for u in self.q2v] + [(u.vla, False) for u in self.v2q] + [(self.score_unit(), True)]
         z = torch.cat([q @ (vla.bilinear().t() if video_x else vla.bilinear()) for vla, video_x in sides], dim=1)
         n_words = z.shape[1]
         words_index = q_index.unsqueeze(1) * n_words + torch.arange(n_words, device=q.device)  # rows of z
@@ -181,8 +193,8 @@ class CascadedCrossModalAttention(nn.Module):
                 cq = cq * unit.weigh(e, q_mask)[0]
         # Eq. (13): v_comp = sum_k V_k = sum_k cv_k v_k, so <v_comp A q_m> = sum_k cv_k <v_k A q_m>
         g_comp = self._pool(cv.unsqueeze(-1) * g_score, v_mask)  # (P, M)
-        c = self.score_vla.from_products(g_comp.unsqueeze(1), cv.new_ones(len(cv), 1), cq, q_mask).squeeze(1)
-        element_vla = self.score_vla.from_products(g_score, cv, cq, q_mask)  # E(V_k, Q), ranking option 'vla'
+        c = self.score_unit().from_products(g_comp.unsqueeze(1), cv.new_ones(len(cv), 1), cq, q_mask).squeeze(1)
+        element_vla = self.score_unit().from_products(g_score, cv, cq, q_mask)  # E(V_k, Q), ranking option 'vla'
         return CCAOutput(c, weights, v0, q[q_index], cv, cq, element_vla)
 
     @staticmethod
@@ -219,5 +231,5 @@ class CascadedCrossModalAttention(nn.Module):
             if i < self.n_rounds:
                 q, _ = self.v2q[0 if self.share else i](q, q_mask, v, v_mask)  # Eq. (12)
         v_comp = self._pool(v, v_mask)  # Eq. (13): sum of all elements of V
-        c = self.score_vla(v_comp.unsqueeze(1), q, q_mask).squeeze(1)  # Eq. (13): c = E(v_comp, Q)
-        return CCAOutput(c, weights, v, q, element_vla=self.score_vla(v, q, q_mask))
+        c = self.score_unit()(v_comp.unsqueeze(1), q, q_mask).squeeze(1)  # Eq. (13): c = E(v_comp, Q)
+        return CCAOutput(c, weights, v, q, element_vla=self.score_unit()(v, q, q_mask))

@@ -6,7 +6,9 @@
     (6)  V'      = [s_1 ... s_K]
 
 Only the selected surrogates carry gradient (argmax is piecewise constant), exactly as the
-paper states.  Glossary: P pairs (video, query), K groups, L scales, D hidden.
+paper states, so Eq. (3)'s score is never trained by the paper's loss.  Two switches train it
+(docs/CHOICES.md): ``model.selection='straight-through'`` (``straight_through``) and
+``train.selection_weight`` > 0 (a contrastive term on the best p . w_M of a pair, train/loop.py).  Glossary: P pairs (video, query), K groups, L scales, D hidden.
 """
 
 from __future__ import annotations
@@ -25,6 +27,28 @@ def select_surrogates(
     return s.squeeze(2), best  # Eqs. (5)-(6)
 
 
+def selection_scores(
+    proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
+    video_idx: torch.Tensor, query_idx: torch.Tensor,
+) -> torch.Tensor:
+    """Eq. (3) for pairs: p_lk . w_M (P, K, L), -inf at invalid proposals (with gradient)."""
+    scores = torch.einsum("bkld,qd->bqkl", proposals, w_last)[video_idx, query_idx]
+    return scores.masked_fill(~prop_mask[video_idx], float("-inf"))
+
+
+def straight_through(proposals: torch.Tensor, scores: torch.Tensor, best: torch.Tensor, video_idx: torch.Tensor,
+                     temperature: float) -> torch.Tensor:
+    """The surrogates s_k (P, K, D) of Eq. (5) in the forward pass, with the gradient of the
+    softmax-weighted mean over the L scales (temperature ``temperature``) in the backward pass:
+    ``model.selection='straight-through'``, which trains Eq. (3)'s score through the main loss.
+    The paper's argmax (``'argmax'``) gives Eq. (3) no gradient at all."""
+    props = proposals[video_idx]  # (P, K, L, D)
+    hard = torch.gather(props, 2, best[..., None, None].expand(-1, -1, 1, props.shape[-1])).squeeze(2)
+    w = torch.softmax(scores / temperature, dim=-1).nan_to_num(0.0)  # a group with no valid window: 0
+    soft = torch.einsum("pkl,pkld->pkd", w, props)
+    return hard + soft - soft.detach()
+
+
 def surrogate_scales(
     proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
     video_idx: torch.Tensor, query_idx: torch.Tensor,
@@ -36,6 +60,4 @@ def surrogate_scales(
     from the batch's proposal table (vlanet.py, cca.py), so per-proposal work is done once per
     proposal, not once per pair.
     """
-    scores = torch.einsum("bkld,qd->bqkl", proposals, w_last)[video_idx, query_idx]  # Eq. (3) (P, K, L)
-    scores = scores.masked_fill(~prop_mask[video_idx], float("-inf"))
-    return scores.argmax(-1)  # Eq. (4)
+    return selection_scores(proposals, prop_mask, w_last, video_idx, query_idx).argmax(-1)  # Eq. (4)

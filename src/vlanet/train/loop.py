@@ -10,6 +10,7 @@ randomness is derived from (seed, epoch), so a resumed run equals an uninterrupt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -24,10 +25,17 @@ import torch
 
 from vlanet import faults
 from vlanet.allocator import retain_freed_memory
-from vlanet.checkpoint import build_model, load_model, load_train_state, save_model, save_train_state
+from vlanet.checkpoint import (
+    build_model,
+    load_model,
+    load_train_state,
+    save_model,
+    save_train_state,
+)
 from vlanet.config import Config, TrainConfig, dump_config
 from vlanet.data.dataset import Batch, MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
+from vlanet.device import resolve_device
 from vlanet.errors import InputError
 from vlanet.eval.controls import language_gain
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
@@ -38,14 +46,6 @@ from vlanet.progress import bar
 from vlanet.train import distributed
 
 log = logging.getLogger("vlanet.train")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("config: field 'train.device' is 'cuda' but no CUDA device is available")
-    return torch.device(name)
 
 
 def protocol_for(cfg: Config) -> Protocol:
@@ -153,6 +153,10 @@ def batch_loss(model: torch.nn.Module, batch: Batch, tcfg: TrainConfig, gen: tor
     out = model.score_pairs(video, query, torch.cat([idx, nv]).to(dev), torch.cat([idx, nq]).to(dev))
     pos, neg = out.score[:b], out.score[b:]
     loss = contrastive_loss(pos, neg, owner.to(dev), tcfg.margin, tcfg.negative_reduce)
+    if tcfg.selection_weight > 0 and out.selection is not None:  # trains Eq. (3)'s selection score
+        sel = out.selection
+        loss = loss + tcfg.selection_weight * contrastive_loss(sel[:b], sel[b:], owner.to(dev), tcfg.margin,
+                                                               tcfg.negative_reduce)
     return loss, pos.detach(), neg.detach()
 
 
@@ -164,6 +168,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     test_shuffled: dict[str, float] | None = None  # the shuffled-query control (eval/controls.py)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data.extra_tests: the same, by name
 
 
 def _commit_dir(tmp: Path, final: Path) -> None:
@@ -235,7 +240,12 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
             _recover_dir(ck / name)
     distributed.barrier(dinfo)
     if resume and (ck / "last" / "train_state.json").exists():
-        loaded, _, _, _ = load_model(ck / "last", device)
+        loaded, trained_cfg, _, _ = load_model(ck / "last", device)
+        for f in dataclasses.fields(cfg.model):
+            now, then = getattr(cfg.model, f.name), getattr(trained_cfg.model, f.name)
+            if now != then:
+                raise InputError(f"{run / 'config.yaml'}: field 'model.{f.name}' is {now!r} but the run was trained "
+                                 f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
         model.load_state_dict(loaded.state_dict())
         state = load_train_state(ck / "last", opt)
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
@@ -321,19 +331,33 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
     distributed.teardown(dinfo)
     if not dinfo.is_main:
         return result
-    if splits.test is not None:
+    if splits.test is not None or splits.extra:
         best_model, _, _, _ = load_model(ck / "best", device)
-        tp = predict_dataset(best_model, splits.test, cfg.eval, device, num_workers=tcfg.num_workers)
-        result.test = evaluate_rows(tp.rows, splits.test.queries, protocol, "test")
-        shuffled = shuffled_dataset(splits.test)
-        sp = predict_dataset(best_model, shuffled, cfg.eval, device, num_workers=tcfg.num_workers)
-        result.test_shuffled = evaluate_rows(sp.rows, shuffled.queries, protocol, "test, shuffled queries")
-        result.random = evaluate_rows(random_predictions(splits.test, cfg.eval, tcfg.seed),
-                                      splits.test.queries, protocol, "random baseline")
+        if splits.test is not None:
+            result.test, result.test_shuffled, result.random = score_split(best_model, splits.test, cfg, device, protocol)
+        for name, ds in splits.extra.items():
+            true, shuffled, random = score_split(best_model, ds, cfg, device, protocol)
+            result.extra[name] = {"test": true, "test_shuffled": shuffled, "random": random,
+                                  "language_gain": language_gain(true, shuffled, cfg.eval.protocol)}
     result.seconds = time.perf_counter() - t_start
     atomic_write_text(run / "result.json", json.dumps(
         {"run_dir": str(run), "model": cfg.model.name, "seed": tcfg.seed, "test": result.test,
          "test_shuffled": result.test_shuffled,
          "language_gain": language_gain(result.test, result.test_shuffled, cfg.eval.protocol),
-         "random": result.random, "seconds": round(result.seconds, 1), "protocol": protocol.describe()}, indent=1))
+         "random": result.random, "extra_tests": result.extra, "seconds": round(result.seconds, 1),
+         "protocol": protocol.describe()}, indent=1))
     return result
+
+
+def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol
+                ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """A test split's metrics with the true queries, with the shuffled-query control
+    (eval/controls.py) and for the random baseline on the same proposals."""
+    tp = predict_dataset(model, ds, cfg.eval, device, num_workers=cfg.train.num_workers)
+    true = evaluate_rows(tp.rows, ds.queries, protocol, ds.name)
+    shuffled = shuffled_dataset(ds)
+    sp = predict_dataset(model, shuffled, cfg.eval, device, num_workers=cfg.train.num_workers)
+    control = evaluate_rows(sp.rows, shuffled.queries, protocol, f"{ds.name}, shuffled queries")
+    random = evaluate_rows(random_predictions(ds, cfg.eval, cfg.train.seed), ds.queries, protocol,
+                           f"{ds.name}, random baseline")
+    return true, control, random
