@@ -26,7 +26,8 @@ def trained(tmp_path_factory):
 
 def test_train_writes_run_dir(trained):
     run, res = trained
-    assert set(res) == {"run_dir", "test", "random", "test_shuffled", "language_gain"}
+    assert set(res) == {"run_dir", "test", "random", "test_shuffled", "language_gain", "extra_tests"}
+    assert res["extra_tests"] == {}
     assert res["language_gain"] == pytest.approx(res["test"]["R@1,IoU=0.5"] - res["test_shuffled"]["R@1,IoU=0.5"], abs=0.01)
     assert {"R@1,IoU=0.5", "R@5,IoU=0.7", "mIoU"} <= set(res["test"])
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -88,22 +89,43 @@ def test_resume_continues_to_more_epochs(trained, tmp_path):
     assert lines[:2] == (run / "metrics.jsonl").read_text().splitlines()
 
 
+def test_selection_switches_train_and_change_the_loss(tmp_path):
+    """model.selection and train.selection_weight (docs/CHOICES.md): both train end to end, and
+    the selection term adds to the epoch's loss (same data, same seed, same first batch)."""
+    losses = {}
+    for name, extra in {"paper": [], "trained": ["model.selection=straight-through", "train.selection_weight=1.0"]}.items():
+        run = tmp_path / name
+        r = vlanet("train", "--run-dir", run, "--quiet", *TINY, "train.epochs=1", *extra)
+        assert r.returncode == 0, r.stderr
+        losses[name] = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])["loss"]
+        assert ("selection: straight-through" in (run / "config.yaml").read_text()) == bool(extra)
+    assert losses["trained"] != losses["paper"]
+
+
 def test_data_synthetic_then_train_on_files(tmp_path):
     out = tmp_path / "syn"
     r = vlanet("data", "synthetic", "--out", out, "--train-videos", 30, "--test-videos", 8, "--dim", 16)
     assert r.returncode == 0, r.stderr
     for f in ("features.h5", "train.jsonl", "test.jsonl", "word_vectors.npz", "config.yaml"):
         assert (out / f).is_file()
-    results = []
+    results, outs = [], []
     # the same run reading HDF5 per batch, by 2 loader workers, and from a preloaded table:
     # the batches are equal, so the deterministic training gives identical numbers
-    for i, extra in enumerate([[], ["train.num_workers=2"], ["data.preload=ram"]]):
+    # a second test split (data.extra_tests; Charades-CD's test_ood) scored by the same checkpoint:
+    # here a copy of the test split, so its numbers equal the test split's
+    (out / "copy.jsonl").write_text((out / "test.jsonl").read_text())
+    for i, extra in enumerate([[f"data.extra_tests=[{out / 'copy.jsonl'}]"], ["train.num_workers=2"],
+                               ["data.preload=ram"]]):
         r = vlanet("train", out / "config.yaml", "model.hidden_dim=16", "train.epochs=1", "train.batch_size=16",
                    *extra, "--run-dir", tmp_path / f"run{i}", "--quiet", "--json")
         assert r.returncode == 0, r.stderr
         results.append(json.loads(r.stdout.splitlines()[-1]))
+        outs.append(r.stdout)
     assert results[0]["test"]["mIoU"] >= 0
     assert results[0]["test"] == results[1]["test"] == results[2]["test"]
+    copy = results[0]["extra_tests"]["copy"]
+    assert copy["test"] == results[0]["test"] and copy["language_gain"] == results[0]["language_gain"]
+    assert "Test split copy" in outs[0] and "Test split copy" not in outs[1]
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -9,8 +9,9 @@ import pytest
 from vlanet.config import load_config
 from vlanet.data.annotations import Query
 from vlanet.data.dataset import ProposalSpec
-from vlanet.data.features import TimeConvention, inspect_store
+from vlanet.data.inspect import inspect_store
 from vlanet.data.simulate import SimulationSpec, simulate
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, load_word_vectors
 from vlanet.errors import InputError
 from vlanet.eval.evaluate import window_to_chunks
@@ -236,3 +237,24 @@ def test_preload_through_the_config_and_its_errors(tmp_path):
         f["v2"][3, 1] = np.inf
     with pytest.raises(InputError, match=r"bad.h5: video 'v2': NaN or inf in feature row 3"):
         load_splits(load_config(None, base + ["data.preload=ram", f"data.features={tmp_path / 'bad.h5'}"]), need=("test",))
+
+
+def test_fill_positions_split_places_undescribed_actions_like_the_own_split():
+    """fill_positions=split: a video's undescribed actions sit where its own file's moments sit
+    (Charades-CD: test_ood moments are placed unlike train's); 'all' mixes every file's."""
+    from vlanet.data.simulate import Simulator
+
+    early = [Query(f"e{i}", f"early{i}", "a person opens the door.", 100.0, [[0.0, 10.0]]) for i in range(20)]
+    late = [Query(f"l{i}", f"late{i}", "someone drinks from a cup.", 100.0, [[85.0, 100.0]]) for i in range(20)]
+    spec = SimulationSpec(dim=8, latent_dim=4, fill=20.0, swaps=0.0, jitter_s=0.0)
+
+    def fill_starts(sim: Simulator, vids: list[str]) -> np.ndarray:
+        return np.array([e.start for v in vids for e in sim.events(v) if e.kind == "fill"])
+
+    split = Simulator(early + late, SimulationSpec(**{**spec.__dict__, "fill_positions": "split"}), splits=[early, late])
+    assert fill_starts(split, [q.vid for q in early]).max() <= 10.0
+    assert fill_starts(split, [q.vid for q in late]).min() >= 85.0
+    mixed = fill_starts(Simulator(early + late, spec), [q.vid for q in early])
+    assert (mixed >= 85.0).mean() > 0.3  # 'all': half of the fill at the other file's positions
+    with pytest.raises(InputError, match="needs the queries by split"):
+        Simulator(early, SimulationSpec(**{**spec.__dict__, "fill_positions": "split"}))

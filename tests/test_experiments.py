@@ -94,3 +94,43 @@ def test_table2_needs_a_didemo_dataset(tmp_path):
     r = vlanet("experiment", "table2", "--out", tmp_path / "t2", *TINY)
     assert r.returncode == 2
     assert "table2 needs a didemo dataset" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_charades_cd_table_scores_every_test_split_of_one_run(tmp_path):
+    """data.extra_tests: one training run per row, one table block per test split (Charades-CD's
+    test_iid and test_ood).  Here the extra split is a copy of the test split, so the blocks agree."""
+    syn = tmp_path / "syn"
+    assert vlanet("data", "synthetic", "--out", syn, "--train-videos", 30, "--test-videos", 8, "--dim", 16).returncode == 0
+    (syn / "ood.jsonl").write_text((syn / "test.jsonl").read_text())
+    small = [o for o in TINY if not o.startswith("data.")] + [f"data.extra_tests=[{syn / 'ood.jsonl'}]"]
+    out = tmp_path / "cd"
+    r = vlanet("experiment", "charades-cd", "--data", syn / "config.yaml", "--out", out, "--quiet", *small)
+    assert r.returncode == 0, r.stderr
+    md = (out / "charades-cd.md").read_text()
+    blocks = md.split("**Charades-CD")[1:]
+    assert len(blocks) == 2 and "test split test" in blocks[0] and "test split ood" in blocks[1]
+    first, second = table_rows(blocks[0]), table_rows(blocks[1])
+    assert first.keys() == second.keys() >= {"Random", "Prior (blind)", "Linear probe (blind)", "TGA", "VLANet"}
+    assert first == second
+    assert sorted(p.name for p in out.iterdir()) == ["charades-cd.md", "tga", "vlanet"]  # one run per model row
+    c = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "ood")
+    assert c.returncode == 0, c.stderr
+    n = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "nope")
+    assert n.returncode == 2 and "no test split named 'nope' (test splits: test, ood)" in n.stderr
+
+
+def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
+    """Tables that decide defaults (``selection``) show each model's validation metric at the
+    epoch it chose (the first best), read from metrics.jsonl; never a test number."""
+    from vlanet.experiments import Result, chosen_val, markdown_table
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("train:\n  select_metric: R@1,IoU=0.5\n")
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "val": {"R@1,IoU=0.5": v, "R@1,IoU=0.7": 99.0}}) + "\n"
+                                              for e, v in [(1, 20.0), (2, 31.5), (3, 30.0)]))
+    assert chosen_val(run) == 31.5
+    md = markdown_table("t", ["R@1,IoU=0.5"], [("m", Result([{"R@1,IoU=0.5": 40.0}], [3.0], [31.5, 33.5]), None, "")],
+                        val="R@1,IoU=0.5")
+    rows = table_rows(md)
+    assert "val R@1,IoU=0.5" in md and rows["m"][:3] == ["32.50 ± 1.41", "40.00", "3.00"]

@@ -15,16 +15,20 @@ simulator failed the probe test on all three (see docs/TESTBEDS.md).
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 
 from vlanet.config import load_config
-from vlanet.data.features import MemoryStore, TimeConvention
-from vlanet.data.prepare import prepare_charades, prepare_didemo, read_charades_durations
+from vlanet.data.features import MemoryStore
+from vlanet.data.prepare import (
+    prepare_charades,
+    prepare_didemo,
+    read_charades_durations,
+)
 from vlanet.data.simulate import SimulationSpec, Simulator
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import load_word_vectors, tokenize
 from vlanet.eval.calibrate import Bed, calibrate, calibrate_bed
 from vlanet.eval.controls import gain_key
-
-from conftest import REPO
 
 
 def assert_honest(res: dict, protocol: str) -> None:

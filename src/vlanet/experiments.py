@@ -1,4 +1,5 @@
-"""The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``.
+"""The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``, and
+``charades-cd`` (iid and ood test splits of one training run).
 
 A table is a list of rows; a row is a control (random, prior, the blind probes, the ceiling) or
 a training run given by config overrides on top of ``--data CONFIG``.  With ``--seeds N`` every
@@ -49,6 +50,30 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Oracle (best proposal)", "oracle"),
             Row("TGA", "train", ["model.name=tga"], paper=[32.14, 19.94, 8.84, 86.58, 65.52, 33.51]),
             Row("VLANet", "train", [], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
+        ],
+    },
+    "charades-cd": {
+        "title": "Charades-CD (R@n, IoU=m; not in the paper)", "keys": CHARADES_KEYS, "protocol": "charades",
+        "rows": [
+            Row("Random", "random"),
+            Row("Prior (blind)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
+            Row("Oracle (best proposal)", "oracle"),
+            Row("TGA", "train", ["model.name=tga"]),
+            Row("VLANet", "train", []),
+        ],
+    },
+    "selection": {
+        "title": "Training the surrogate selection (Eq. 3), not in the paper (R@n, IoU=m)", "keys": CHARADES_KEYS,
+        "protocol": "charades", "val": True,
+        "rows": [
+            Row("Random", "random"),
+            Row("Prior (blind)", "prior"),
+            Row("Linear probe (blind)", "probe"),
+            Row("argmax, untrained (paper)", "train", []),
+            Row("straight-through selection", "train", ["model.selection=straight-through"]),
+            Row("contrastive selection term 0.5", "train", ["train.selection_weight=0.5"]),
         ],
     },
     "table2": {
@@ -103,17 +128,23 @@ class Result:
 
     runs: list[dict[str, float]]
     gains: list[float] = field(default_factory=list)
+    vals: list[float] = field(default_factory=list)  # validation select metric at the chosen epoch
 
     def cells(self, keys: list[str]) -> list[str]:
         return [_cell([r[k] for r in self.runs if k in r]) for k in keys]
 
 
-def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | None, list | None, str]]) -> str:
-    """rows: (label, our result or None, the paper's numbers or None, note)."""
-    head = "| method | " + " | ".join(keys) + " | language gain | paper (same columns) | note |"
-    lines = [f"**{title}**", "", head, "|---|" + "---:|" * (len(keys) + 1) + "---|---|"]
+def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | None, list | None, str]],
+                   val: str | None = None) -> str:
+    """rows: (label, our result or None, the paper's numbers or None, note).  ``val``: the name of
+    a first column with each model's validation metric at its chosen epoch."""
+    vcol = [f"val {val}"] if val else []
+    head = "| method | " + " | ".join(vcol + keys) + " | language gain | paper (same columns) | note |"
+    lines = [f"**{title}**", "", head, "|---|" + "---:|" * (len(vcol) + len(keys) + 1) + "---|---|"]
     for label, ours, paper, note in rows:
         cells = ours.cells(keys) if ours else ["-"] * len(keys)
+        if val:
+            cells = [_cell(ours.vals) if ours and ours.vals else ""] + cells
         gain = _cell(ours.gains) if ours and ours.gains else ""
         ptxt = " / ".join(_fmt(x) for x in paper) if paper else ""
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {gain} | {ptxt} | {note} |")
@@ -122,7 +153,8 @@ def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | N
 
 def run_table(name: str, data_config: str | None, out: str | Path, overrides: list[str], progress: bool = True,
               log=print, seeds: int = 1) -> str:
-    from vlanet.config import dump_config, load_config
+    """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``)."""
+    from vlanet.config import dump_config, load_config, test_splits
     from vlanet.io import atomic_write_text
 
     if name not in TABLES:
@@ -135,48 +167,64 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "
                          f"eval.protocol={base.eval.protocol} (use e.g. configs/didemo_sim.yaml for table2)")
-    bed = None
-    results = []
-    done: dict[str, tuple[str, Result]] = {}  # resolved config -> (first row, its result)
+    splits = list(test_splits(base)) or ["test"]
+    beds: dict[str, Any] = {}
+    results: dict[str, list] = {s: [] for s in splits}
+    done: dict[str, tuple[str, dict[str, Result]]] = {}  # resolved config -> (first row, its results)
     for row in spec["rows"]:
         key = dump_config(load_config(data_config, [*overrides, *row.overrides])) if row.kind == "train" else None
         if key in done:  # e.g. Table 3's "full model" is its "stride 8" row when the config has stride 8
             first, res = done[key]
             log(f"[{name}] {row.label}: the same configuration as '{first}', not run again")
-            results.append((row.label, res, row.paper, f"same run as '{first}'"))
+            for s in splits:
+                results[s].append((row.label, res[s], row.paper, f"same run as '{first}'"))
             continue
         log(f"[{name}] {row.label}")
         if row.kind == "train":
-            res, note = _train_row(row, data_config, overrides, out, seeds, progress, log)
+            res, note = _train_row(row, data_config, overrides, out, seeds, splits, progress, log)
             done[key] = (row.label, res)
-        else:
-            from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
-            from vlanet.eval.evaluate import evaluate_rows, model_protocol
+            for s in splits:
+                results[s].append((row.label, res[s], row.paper, note))
+            continue
+        from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
+        from vlanet.eval.evaluate import evaluate_rows, model_protocol
 
+        for s in splits:
+            bed = beds.get(s)
             if bed is None or (row.kind not in GRID_KINDS and bed.store is None):
-                bed = load_bed(base, "test", features=row.kind not in GRID_KINDS)
+                bed = beds[s] = load_bed(base, s, features=row.kind not in GRID_KINDS)
             metrics = evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)
-            res, note = Result([metrics]), "control"
-        results.append((row.label, res, row.paper, note))
+            results[s].append((row.label, Result([metrics]), row.paper, "control"))
     title = spec["title"] + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
-    text = markdown_table(title, spec["keys"], results)
+    names = test_splits(base)
+    val = base.train.select_metric if spec.get("val") else None
+    text = "\n".join(markdown_table(title + (f", test split {Path(names[s]).name.split('.')[0]}" if len(splits) > 1 else ""),
+                                    spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
     return text
 
 
-def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, progress: bool,
-               log) -> tuple[Result, str]:
-    runs, gains, seconds, cached = [], [], 0.0, 0
+def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, splits: list[str],
+               progress: bool, log) -> tuple[dict[str, Result], str]:
+    """A model row over ``seeds`` seeds, by test split."""
+    res = {s: Result([], []) for s in splits}
+    seconds, cached = 0.0, 0
     for k in range(seeds):
-        res = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"],
+        run = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"],
                          out / row.slug / f"seed{k}", progress, log)
-        runs.append(res["test"])
-        if res.get("language_gain") is not None:
-            gains.append(res["language_gain"])
-        seconds += res.get("seconds", 0)
-        cached += int(res.get("cached", False))
+        for s in splits:
+            part = run if s == "test" else (run.get("extra_tests") or {}).get(s)
+            if part is None or part.get("test") is None:
+                raise InputError(f"{out / row.slug / f'seed{k}'}/result.json: no metrics for test split {s!r}")
+            res[s].runs.append(part["test"])
+            if part.get("language_gain") is not None:
+                res[s].gains.append(part["language_gain"])
+            if (v := chosen_val(out / row.slug / f"seed{k}")) is not None:
+                res[s].vals.append(v)
+        seconds += run.get("seconds", 0)
+        cached += int(run.get("cached", False))
     note = f"{seeds} seed(s), {seconds:.0f} s" + (f" ({cached} cached run(s))" if cached else "")
-    return Result(runs, gains), note
+    return res, note
 
 
 def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Path, progress: bool, log) -> dict:
@@ -185,8 +233,7 @@ def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Pat
 
     result_file = run / "result.json"
     if result_file.is_file():
-        res = json.loads(result_file.read_text())
-        return {**res, "cached": True}
+        return {**read_result(result_file), "cached": True}
     from vlanet.config import resolve_data_paths
     from vlanet.train.loop import train
 
@@ -198,9 +245,44 @@ def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Pat
         resolve_data_paths(cfg)
     log(f"  {run}")
     train(cfg, run, resume=resume, progress=progress)
-    res = json.loads(result_file.read_text())
-    if res.get("test") is None:
+    if json.loads(result_file.read_text()).get("test") is None:
         raise InputError(f"{data_config}: the config has no test split (data.test)")
+    return read_result(result_file)
+
+
+def chosen_val(run: Path) -> float | None:
+    """The validation select metric at the epoch a run chose (its first best), from metrics.jsonl."""
+    from vlanet.config import load_config
+
+    if not (run / "metrics.jsonl").is_file() or not (run / "config.yaml").is_file():
+        return None
+    metric = load_config(run / "config.yaml").train.select_metric
+    vals = [json.loads(line).get("val", {}).get(metric) for line in (run / "metrics.jsonl").read_text().splitlines()
+            if line.strip()]
+    vals = [v for v in vals if v is not None]
+    return max(vals) if vals else None
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A run's result.json, checked: test metrics (and each extra split's) are objects of numbers."""
+    from vlanet.readers import read_json, require
+
+    res = require(read_json(path), str(path), test=dict)
+    parts = {"test": res}
+    extra = res.get("extra_tests", {})
+    if not isinstance(extra, dict):
+        raise InputError(f"{path}: field 'extra_tests' must be an object")
+    parts.update({f"extra_tests.{k}": v for k, v in extra.items()})
+    for name, part in parts.items():
+        require(part, f"{path}: {name}" if name != "test" else str(path), test=dict)
+        if not part["test"]:
+            raise InputError(f"{path}: field '{name}' holds no test metrics")
+        for key, v in part["test"].items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise InputError(f"{path}: field '{name}.{key}' must be a number, got {type(v).__name__}")
+        gain = part.get("language_gain")
+        if gain is not None and (isinstance(gain, bool) or not isinstance(gain, (int, float))):
+            raise InputError(f"{path}: field 'language_gain' must be a number")
     return res
 
 
@@ -215,9 +297,7 @@ def compare_runs(run_dirs: list[str]) -> str:
         f = Path(d) / "result.json"
         if not f.is_file():
             raise InputError(f"{d}: not a finished run (no result.json)")
-        res = json.loads(f.read_text())
-        if not res.get("test"):
-            raise InputError(f"{f}: no test metrics")
+        res = read_result(f)
         k = DIDEMO_KEYS if "R@1" in res["test"] else CHARADES_KEYS + ["mIoU"]
         if keys is not None and k != keys:
             raise InputError(f"{d}: metrics of another protocol than the runs before it")

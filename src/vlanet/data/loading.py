@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from vlanet.config import Config
+from vlanet.config import Config, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
-from vlanet.data.features import FeatureStore, ResidentStore, TimeConvention, convention_from, open_store
+from vlanet.data.features import FeatureStore, ResidentStore, open_store
 from vlanet.data.simulate import check_version
 from vlanet.data.synthetic import SyntheticSpec, generate
+from vlanet.data.timing import TimeConvention, convention_from
 from vlanet.data.vocab import WordVectors, load_word_vectors, tokenize
 from vlanet.errors import InputError
 
@@ -26,6 +27,7 @@ class Splits:
     time: TimeConvention
     feature_dim: int
     feature_attrs: dict = field(default_factory=dict)  # the store's attributes (backbone, ...)
+    extra: dict[str, MomentDataset] = field(default_factory=dict)  # data.extra_tests, by name
 
 
 def carve_validation(queries: list[Query], fraction: float, seed: int) -> tuple[list[Query], list[Query]]:
@@ -67,6 +69,9 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
             path = getattr(cfg.data, split)
             if path and (split in need or (split == "train" and "val" in need and not cfg.data.val)):
                 raw[split] = read_ground_truth(path)
+        if "test" in need:
+            extra = {name: path for name, path in test_splits(cfg).items() if name != "test"}
+            raw.update({name: read_ground_truth(path) for name, path in extra.items()})
         if words is None:
             if not cfg.data.word_vectors:
                 raise InputError("config: field 'data.word_vectors' is required when data.source=files")
@@ -82,7 +87,7 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
         raw["train"], raw["val"] = carve_validation(raw["train"], cfg.data.val_fraction, cfg.train.seed)
 
     if cfg.data.preload != "none" and cfg.data.source == "files":
-        vids = [q.vid for split in need for q in raw.get(split, [])]
+        vids = [q.vid for split, qs in raw.items() if split in need or split not in ("train", "val") for q in qs]
         store = ResidentStore(store, vids, device if cfg.data.preload == "device" and device is not None else "cpu")
 
     def make(split: str) -> MomentDataset | None:
@@ -90,4 +95,6 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
             return None
         return MomentDataset(raw[split], store, table, time, spec, name=split)
 
-    return Splits(make("train"), make("val"), make("test"), table, time, store.dim, dict(store.attrs))
+    extra = {name: MomentDataset(qs, store, table, time, spec, name=name)
+             for name, qs in raw.items() if name not in ("train", "val", "test")}
+    return Splits(make("train"), make("val"), make("test"), table, time, store.dim, dict(store.attrs), extra)

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from vlanet.data.annotations import Query
-from vlanet.data.features import TimeConvention
+from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors, tokenize
 from vlanet.errors import InputError
 from vlanet.io import atomic_path
@@ -85,6 +85,11 @@ class SimulationSpec:
     swaps: float = 0.5  # probability that a described event gets its two swap distractors
     jitter_s: float = 1.0  # std (s) of each event edge against the annotation
     merge_iou: float = 0.5  # queries of a video overlapping at this IoU are one event
+    # Where undescribed actions are placed: 'all' draws from the moment positions of every input
+    # file, 'split' from those of the video's own file (split).  They agree where the splits share
+    # one position distribution (Charades-STA, DiDeMo); Charades-CD's test_ood does not, so its bed
+    # uses 'split' (under 'all', fills in train-like positions tell a blind probe where moments are).
+    fill_positions: str = "all"
     dtype: str = "float32"  # float32 | float16 (half the disk)
     # Defaults: signal, fill and swaps were set with the oracles of `vlanet data calibrate` on the
     # Charades-STA bed (docs/TESTBEDS.md), never with a trained model.
@@ -102,6 +107,8 @@ class SimulationSpec:
             v = getattr(self, name)
             if not (math.isfinite(v) and 0 <= v <= 1):
                 raise InputError(f"simulate: {name} must be in [0, 1], got {v!r}")
+        if self.fill_positions not in ("all", "split"):
+            raise InputError(f"simulate: fill_positions must be all or split, got {self.fill_positions!r}")
         if not (math.isfinite(self.smoothness) and 0 <= self.smoothness < 1):
             raise InputError(f"simulate: smoothness must be in [0, 1), got {self.smoothness!r}")
 
@@ -118,6 +125,7 @@ SIM_HELP = {
     "swaps": "probability that a described event gets its two swap distractors",
     "jitter_s": "std in seconds of each event edge against its annotation",
     "merge_iou": "overlapping queries of a video at this IoU are one event", "dtype": "stored dtype",
+    "fill_positions": "undescribed actions at the moment positions of every file (all) or of the video's own file (split)",
 }
 
 
@@ -244,8 +252,7 @@ class Pools:
     @classmethod
     def from_queries(cls, queries: list[Query], canon: dict[str, str] | None = None) -> Pools:
         sents = sorted({(q.vid, q.query) for q in queries})
-        pos = [(s / q.duration, e / q.duration) for q in queries if q.windows and q.duration > 0
-               for s, e in [consensus(q.windows)]]
+        pos = cls.positions_of(queries)
         first, second = set(), set()
         for _, s in sents:
             toks = tokenize(s)
@@ -253,9 +260,16 @@ class Pools:
             if len(idx) >= 2:
                 first.add(toks[idx[0]])
                 second.add(toks[idx[1]])
+        return cls(sents, pos, sorted(first), sorted(second))
+
+    @staticmethod
+    def positions_of(queries: list[Query]) -> np.ndarray:
+        """(N, 2) moment positions as fractions of the duration (each query's consensus window)."""
+        pos = [(s / q.duration, e / q.duration) for q in queries if q.windows and q.duration > 0
+               for s, e in [consensus(q.windows)]]
         if not pos:
             raise InputError("simulate: the ground truth holds no moments")
-        return cls(sents, np.clip(np.asarray(sorted(pos)), 0.0, 1.0), sorted(first), sorted(second))
+        return np.clip(np.asarray(sorted(pos)), 0.0, 1.0)
 
 
 def _swap(text: str, slot: int, pool: list[str], rng: np.random.Generator, app: Appearance,
@@ -286,8 +300,10 @@ class Event:
 
 
 def plan_video(vid: str, duration: float, moments: list[tuple[tuple[float, float], str]],
-               pools: Pools, app: Appearance) -> list[Event]:
-    """Every event of one video: the described ones (merged), their swaps, the fill."""
+               pools: Pools, app: Appearance, positions: np.ndarray | None = None) -> list[Event]:
+    """Every event of one video: the described ones (merged), their swaps, the fill (undescribed
+    actions and swaps at moment positions drawn from ``positions``, default every file's)."""
+    positions = pools.positions if positions is None else positions
     spec = app.spec
     rng = np.random.default_rng(_stable_seed(spec.seed, "plan", vid))
     events: list[Event] = []
@@ -302,7 +318,7 @@ def plan_video(vid: str, duration: float, moments: list[tuple[tuple[float, float
         return s, e
 
     def at_real_position() -> tuple[float, float]:
-        a, b = pools.positions[int(rng.integers(len(pools.positions)))]
+        a, b = positions[int(rng.integers(len(positions)))]
         return place(a * duration, b * duration)
 
     for (s, e), texts in merge_events(moments, spec.merge_iou):
@@ -377,7 +393,10 @@ class Simulator:
     render the synthetic dataset, and by the oracles to know each sentence's appearance."""
 
     def __init__(self, queries: list[Query], spec: SimulationSpec, words: WordVectors | None = None,
-                 time: TimeConvention | None = None, canon: dict[str, str] | None = None):
+                 time: TimeConvention | None = None, canon: dict[str, str] | None = None,
+                 splits: list[list[Query]] | None = None):
+        """``splits``: the queries by input file, for ``spec.fill_positions='split'`` (a video
+        belongs to the first file that lists it)."""
         spec.check()
         self.spec = spec
         self.time = time or TimeConvention("fps", 24.0, 16)
@@ -387,10 +406,18 @@ class Simulator:
         self.pools = Pools.from_queries(queries, canon)
         self.app = Appearance(spec, [q.query for q in queries], words, canon)
         self.proj = projection(spec)
+        self.own_positions: dict[str, np.ndarray] = {}  # fill_positions=split: video -> its split's
+        if spec.fill_positions == "split":
+            if not splits:
+                raise InputError("simulate: fill_positions=split needs the queries by split (one --gt file each)")
+            for split in splits:
+                pos = Pools.positions_of(split)
+                for q in split:
+                    self.own_positions.setdefault(q.vid, pos)
 
     def events(self, vid: str) -> list[Event]:
         duration, moments = self.videos[vid]
-        return plan_video(vid, duration, moments, self.pools, self.app)
+        return plan_video(vid, duration, moments, self.pools, self.app, self.own_positions.get(vid))
 
     def rows(self, vid: str) -> np.ndarray:
         return render_video(vid, self.videos[vid][0], self.events(vid), self.spec, self.proj, self.time)
@@ -416,11 +443,12 @@ def words_fingerprint(words: WordVectors | None) -> str:
 
 def simulate(queries: list[Query], out: str | Path, spec: SimulationSpec,
              words: WordVectors | None = None, time: TimeConvention | None = None,
-             progress: bool = True) -> dict[str, int]:
-    """Write the simulated features of every video in ``queries`` to the HDF5 file ``out``."""
+             progress: bool = True, splits: list[list[Query]] | None = None) -> dict[str, int]:
+    """Write the simulated features of every video in ``queries`` to the HDF5 file ``out``
+    (``splits``: the same queries by input file, see ``Simulator``)."""
     import h5py
 
-    sim = Simulator(queries, spec, words, time)
+    sim = Simulator(queries, spec, words, time, splits=splits)
     rows = 0
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:

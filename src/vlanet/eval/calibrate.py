@@ -6,12 +6,14 @@ and ``vlanet experiment`` take their blind rows from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from vlanet.config import Config
+from vlanet.config import Config, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import ProposalSpec
-from vlanet.data.features import FeatureStore, TimeConvention, convention_from, open_store
+from vlanet.data.features import FeatureStore, open_store
+from vlanet.data.timing import TimeConvention, convention_from
 from vlanet.errors import InputError
 from vlanet.eval import probes
 from vlanet.eval.baselines import didemo_baseline, grid_baseline, position_prior
@@ -39,9 +41,13 @@ def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
         if split != "test":
             raise InputError("the synthetic dataset has train and test splits only")
         return Bed(syn.splits["train"], syn.splits["test"], syn.store, syn.time, syn.simulator)
-    path = getattr(cfg.data, split)
+    tests = test_splits(cfg)
+    by_stem = {Path(p).name.split(".")[0]: p for p in tests.values()}  # data.test also by its stem
+    path = cfg.data.val if split == "val" else tests.get(split) or by_stem.get(split, "")
     if not path:
-        raise InputError(f"config: field 'data.{split}' is required for the controls")
+        if split in ("val", "test"):
+            raise InputError(f"config: field 'data.{split}' is required for the controls")
+        raise InputError(f"config: no test split named {split!r} (test splits: {', '.join(tests) or 'none'})")
     test = read_ground_truth(path)
     train = read_ground_truth(cfg.data.train) if cfg.data.train else []
     if not features:
@@ -57,14 +63,20 @@ def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
 
 
 def _simulator(cfg: Config, store: FeatureStore, time: TimeConvention):
-    from vlanet.data.simulate import Simulator, sentence_fingerprint, spec_from_attrs, words_fingerprint
+    from vlanet.data.simulate import (
+        Simulator,
+        sentence_fingerprint,
+        spec_from_attrs,
+        words_fingerprint,
+    )
     from vlanet.data.vocab import load_word_vectors, tokenize
 
     spec = spec_from_attrs(store.attrs, str(store.path))
-    paths = list(dict.fromkeys(p for p in (cfg.data.train, cfg.data.val, cfg.data.test) if p))
-    queries = [q for p in paths for q in read_ground_truth(p)]
+    paths = list(dict.fromkeys(p for p in (cfg.data.train, cfg.data.val, *test_splits(cfg).values()) if p))
+    splits = [read_ground_truth(p) for p in paths]
+    queries = [q for split in splits for q in split]
     if sentence_fingerprint(queries) != store.attrs.get("annotations"):
-        raise InputError(f"{store.path}: simulated from other annotations than data.train/val/test "
+        raise InputError(f"{store.path}: simulated from other annotations than data.train/val/test/extra_tests "
                          f"({', '.join(paths)}); the oracles need the same files")
     words = None
     if store.attrs.get("word_vectors", "none") != "none":
@@ -72,7 +84,7 @@ def _simulator(cfg: Config, store: FeatureStore, time: TimeConvention):
         if words_fingerprint(words) != store.attrs["word_vectors"]:
             raise InputError(f"{store.path}: simulated with other word vectors than data.word_vectors "
                              f"({cfg.data.word_vectors}); the oracles need the same table")
-    return Simulator(queries, spec, words, time)
+    return Simulator(queries, spec, words, time, splits=splits)
 
 
 def control_rows(kind: str, cfg: Config, bed: Bed) -> dict[Any, dict[str, Any]]:
