@@ -1,0 +1,48 @@
+"""The wheel a user installs: shipped configs by name, py.typed, LICENSE, --version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from vlanet import __version__
+from vlanet.config import load_config, shipped_configs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_configs_load_by_name_and_by_path():
+    names = shipped_configs()
+    assert {"charades_sta_c3d", "charades_cd_sim", "didemo_vgg"} <= set(names)
+    for name, path in names.items():
+        assert load_config(name) == load_config(path) == load_config(f"{name}.yaml")
+    assert (REPO / "configs" / "charades_sta_c3d.yaml").resolve() == names["charades_sta_c3d"].resolve()
+
+
+def test_version_and_config_show():
+    r = subprocess.run([sys.executable, "-m", "vlanet", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == f"vlanet {__version__}"
+    r = subprocess.run([sys.executable, "-m", "vlanet", "config", "show", "charades_sta_c3d", "train.epochs=3"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "epochs: 3" in r.stdout and "hidden_dim: 256" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "vlanet", "config", "show", "charades_sta_c3x"], capture_output=True, text=True)
+    assert r.returncode == 2 and "did you mean 'charades_sta_c3d'" in r.stderr
+
+
+@pytest.mark.slow
+def test_wheel_ships_configs_types_and_licence(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = tmp_path.glob("vlanet-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for cfg in shipped_configs():
+        assert f"vlanet/configs/{cfg}.yaml" in names
+    assert "vlanet/py.typed" in names
+    assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "Requires-Dist: torch>=2.1" in meta and "<=2.14" not in meta
