@@ -1,0 +1,81 @@
+"""The layout rules of docs/ARCHITECTURE.md, checked on the source: no import cycle anywhere in
+src/vlanet (imports inside functions count too), the library never imports the command line,
+and every command module stays thin."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods = {}
+    for p in SRC.rglob("*.py"):
+        name = ".".join(p.relative_to(SRC).with_suffix("").parts)
+        mods[name.removesuffix(".__init__")] = p
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, p in mods.items():
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    target = full if full in mods else node.module if node.module in mods else None
+                    if target and target != m:
+                        graph[m].add(target)
+            elif isinstance(node, ast.Import):
+                graph[m].update(a.name for a in node.names if a.name in mods and a.name != m)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_library_never_imports_the_command_line():
+    graph = import_graph()
+    users = sorted(m for m, deps in graph.items() if not m.startswith("vlanet.cli")
+                   and any(d.startswith("vlanet.cli") for d in deps) and m != "vlanet.__main__")
+    assert users == []
+
+
+def test_command_modules_are_thin():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (SRC / "vlanet" / "cli").glob("*.py")}
+    assert sizes and max(sizes.values()) <= 180, sizes
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
