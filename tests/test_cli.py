@@ -21,7 +21,8 @@ def trained(tmp_path_factory):
     # overrides after the options (other tests put them first): both orders must apply them
     r = vlanet("train", "--run-dir", run, "--json", "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
-    return run, json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(r.stdout.strip().splitlines()) == 1 and "language gain" in r.stderr  # --json: stdout is the JSON
+    return run, json.loads(r.stdout)
 
 
 def test_train_writes_run_dir(trained):
@@ -119,13 +120,13 @@ def test_data_synthetic_then_train_on_files(tmp_path):
         r = vlanet("train", out / "config.yaml", "model.hidden_dim=16", "train.epochs=1", "train.batch_size=16",
                    *extra, "--run-dir", tmp_path / f"run{i}", "--quiet", "--json")
         assert r.returncode == 0, r.stderr
-        results.append(json.loads(r.stdout.splitlines()[-1]))
-        outs.append(r.stdout)
+        results.append(json.loads(r.stdout))
+        outs.append(r.stderr)
     assert results[0]["test"]["mIoU"] >= 0
     assert results[0]["test"] == results[1]["test"] == results[2]["test"]
     copy = results[0]["extra_tests"]["copy"]
     assert copy["test"] == results[0]["test"] and copy["language_gain"] == results[0]["language_gain"]
-    assert "Test split copy" in outs[0] and "Test split copy" not in outs[1]
+    assert "Test split copy" in outs[0] and "Test split copy" not in outs[1]  # (stderr with --json)
 
 
 @pytest.mark.parametrize("args,needle", [

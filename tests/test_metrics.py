@@ -72,3 +72,30 @@ def test_evaluate_files_roundtrip(tmp_path):
     pr.write_text(json.dumps({"qid": 1, "pred_relevant_windows": [[0, 9, 0.5]]}) + "\n")
     m = evaluate_files(pr, gt, Protocol())
     assert m["R@1,IoU=0.7"] == 100 and m["mIoU"] == pytest.approx(90)
+
+
+# -- mAP (moment_detr's definition) -----------------------------------------------------------
+def test_average_precision_hand_computed():
+    from vlanet.eval.metrics import average_precision
+
+    assert average_precision([[0, 10, 0.9], [20, 30, 0.8]], [[0, 10]], 0.5) == pytest.approx(1.0)
+    assert average_precision([[20, 30, 0.9], [0, 10, 0.8]], [[0, 10]], 0.5) == pytest.approx(0.5)
+    # two ground-truth windows; the second prediction re-finds a matched one: a false positive
+    ap = average_precision([[0, 10, 0.9], [1, 10, 0.8], [20, 30, 0.7]], [[0, 10], [20, 30]], 0.5)
+    assert ap == pytest.approx(0.5 * 1.0 + 0.5 * (2 / 3))
+    # scores, not list order, rank the windows
+    assert average_precision([[0, 10, 0.8], [20, 30, 0.9]], [[0, 10]], 0.5) == pytest.approx(0.5)
+    assert average_precision([], [[0, 10]], 0.5) == 0.0
+
+
+def test_map_averages_thresholds_and_keeps_the_top_10():
+    from vlanet.eval.metrics import map_metrics
+
+    gt = [[[0.0, 10.0]]]
+    # IoU 0.8: a hit up to threshold 0.8, a miss from 0.85 (7 of the 10 thresholds)
+    m = map_metrics([[[0.0, 8.0, 1.0]]], gt)
+    assert m["mAP@0.5"] == 100.0 and m["mAP@0.75"] == 100.0 and m["mAP"] == pytest.approx(70.0)
+    # the right window in 11th place is not counted
+    far = [[100.0 + i, 101.0 + i, 1.0 - i / 100] for i in range(10)]
+    assert map_metrics([far + [[0.0, 10.0, 0.0]]], gt)["mAP"] == 0.0
+    assert map_metrics([far[:9] + [[0.0, 10.0, 0.0]]], gt)["mAP"] == pytest.approx(10.0)

@@ -128,6 +128,9 @@ def test_predictor_api_reuses_an_encoded_video(checkpoint, extracted):
         p.encode_features(np.zeros((10, 512), np.float32))
     with pytest.raises(InputError, match="none of its words"):
         p.predict("zzz qqq", video)
+    # words the checkpoint does not know are reported, not silently dropped
+    assert a["unknown_words"] == []
+    assert p.predict("person drinking zzzglass", video)["unknown_words"] == ["zzzglass"]
 
 
 def test_bad_videos_exit_2(tmp_path, capsys):

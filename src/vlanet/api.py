@@ -116,8 +116,10 @@ class Predictor:
     # -- queries --------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, query: str, video: EncodedVideo, topk: int = 5, return_attention: bool = False) -> dict[str, Any]:
-        """Ranked moments for one sentence: {"query", "duration", "pred_relevant_windows": [[s, e, score], ...]}."""
+        """Ranked moments for one sentence: {"query", "duration", "pred_relevant_windows": [[s, e, score], ...],
+        "unknown_words": [...]} (words not in the checkpoint's vocabulary, which the model never sees)."""
         ids, _ = self.words.encode(query)
+        unknown = self.words.unknown(query)
         if not ids:
             raise InputError(f"query {query!r}: none of its words is in the checkpoint's vocabulary")
         dev = self.device
@@ -127,7 +129,8 @@ class Predictor:
         wins, sc = PairRanker(video.encoding, q, out, self.cfg.eval.complete_ranking,
                               order=self.cfg.eval.complete_order).windows(0, video.windows)
         row = prediction_row(Query(None, video.source, query, video.duration), wins, sc, self.cfg.eval.nms, topk)
-        result: dict[str, Any] = {"query": query, "duration": video.duration, "pred_relevant_windows": row["pred_relevant_windows"]}
+        result: dict[str, Any] = {"query": query, "duration": video.duration,
+                                  "pred_relevant_windows": row["pred_relevant_windows"], "unknown_words": unknown}
         if return_attention:
             result["attention"] = self.attention(out, q, video, query)
         return result

@@ -14,7 +14,7 @@ import sys
 
 from vlanet import interrupts
 from vlanet.cli import apps, data, experiments, features, predict, train
-from vlanet.cli.common import Parser
+from vlanet.cli.common import Parser, fill_help
 from vlanet.errors import InputError, one_line, path_error
 
 FAMILIES = (train, predict, data, features, apps, experiments)  # each adds its commands' parsers
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     for family in FAMILIES:
         family.add_parsers(sub)
+    fill_help(p)
     return p
 
 

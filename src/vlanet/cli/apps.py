@@ -41,6 +41,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         plot_prediction(results, args.plot, title=Path(args.video).name)
     for r in results:
         r.pop("attention", None)
+        if r["unknown_words"]:
+            print(f"vlanet: warning: {r['query']!r}: not in the checkpoint's vocabulary, ignored: "
+                  f"{', '.join(r['unknown_words'])}", file=sys.stderr)
         if args.json:
             print(json.dumps(r))
         else:
@@ -139,7 +142,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     dm = sub.add_parser("demo", help="local web demo (Gradio; pip install 'vlanet[demo]')")
     dm.add_argument("--checkpoint", required=True)
     dm.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
-    dm.add_argument("--port", type=port, default=7860, help="TCP port, 1-65535 (default 7860)")
+    dm.add_argument("--port", type=port, default=7860, help="TCP port, 1-65535")
     dm.add_argument("--example", action="append", help="an example video offered in the page (repeatable)")
     dm.add_argument("--max-upload-mb", type=float, default=200.0)
     dm.add_argument("--max-minutes", type=float, default=90.0, help="longest video accepted")

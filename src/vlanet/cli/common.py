@@ -14,8 +14,42 @@ BASELINE_KINDS = ("random", "prior", "oracle", "saliency", "probe", "oracle-bow"
 
 
 class Parser(argparse.ArgumentParser):
+    """One-line usage errors (exit 2) with a suggestion for a mistyped command or option, and
+    every option's default shown in --help."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message + suggestion(self, message))} (see '{self.prog} --help')\n")
+
+
+def suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """'; did you mean X?' for an invalid choice or an unrecognised option close to a known one."""
+    import difflib
+    import re
+
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if m:
+        word, known = m.group(1), re.findall(r"'([^']*)'", m.group(2))
+    else:
+        m = re.search(r"unrecognized arguments: (\S+)", message)
+        if not m or not m.group(1).startswith("--"):
+            return ""
+        word, known = m.group(1), sorted(_option_strings(parser))
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every --option of a parser and of its subcommands."""
+    out = {s for a in parser._actions for s in a.option_strings if s.startswith("--")}
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                out |= _option_strings(sub)
+    return out
 
 
 def bounded(text: str, cast: type, lo: float, hi: float, what: str) -> Any:
@@ -56,3 +90,30 @@ def metrics_table(rows: dict[str, dict[str, float]]) -> str:
     from vlanet.eval.evaluate import format_table
 
     return format_table(rows)
+
+
+# Help for the arguments many commands share (build_parser fills in any argument left without one)
+SHARED_HELP = {
+    "quiet": "no progress output", "json": "print JSON instead of a table", "out": "file to write",
+    "split": "which split of the config", "protocol": "evaluation protocol (docs: evaluation protocols)",
+    "device": "cpu, cuda, cuda:N or auto", "topk": "windows returned per sentence",
+    "predictions": "predictions JSONL (moment_detr format)", "ground_truth": "ground-truth JSONL",
+    "gt": "ground-truth JSONL", "kind": "which control", "nms": "evaluator-side NMS: none, tall or a threshold",
+    "hit": "a hit is IoU >= m or IoU > m", "seed": "random seed", "train_videos": "training videos",
+    "test_videos": "test videos", "dim": "feature width", "dataset": "which dataset's official format",
+    "fps": "frames per second the rows refer to", "frames_per_row": "frames per feature row",
+    "path": "feature HDF5 file or directory of .npy/.npz", "inputs": "video files or folders of videos",
+    "batch_size": "frames (or clips) per backbone batch", "video": "a video file",
+    "checkpoint": "run directory or checkpoint directory", "max_upload_mb": "largest upload accepted",
+    "run_dir": "a vlanet run directory", "table": "which table", "run_dirs": "finished run directories",
+}
+
+
+def fill_help(parser: argparse.ArgumentParser) -> None:
+    """Give every argument of ``parser`` and its subcommands a help text (so --help also shows its default)."""
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                fill_help(sub)
+        elif a.help is None and a.dest in SHARED_HELP:
+            a.help = SHARED_HELP[a.dest]

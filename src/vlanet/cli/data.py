@@ -144,9 +144,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         if f.name in ("dtype", "fill_positions"):
             sm.add_argument(opt, default=f.default, choices={"dtype": ["float32", "float16"],
                                                               "fill_positions": ["all", "split"]}[f.name],
-                            help=f"{SIM_HELP[f.name]} (default {f.default})")
+                            help=f"{SIM_HELP[f.name]}")
         else:
-            sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]} (default {f.default})")
+            sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]}")
     sm.add_argument("--fps", type=float, default=24.0)
     sm.add_argument("--frames-per-row", type=int, default=16)
     sm.add_argument("--seconds-per-row", type=float, default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
@@ -156,6 +156,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ca = dsub.add_parser("calibrate", help="a bed's controls: random, prior, blind probes and (simulated) oracles")
     ca.add_argument("config", nargs="?", help="dataset config (default: the embedded synthetic dataset)")
     ca.add_argument("overrides", nargs="*", help="section.key=value overrides")
-    ca.add_argument("--split", default="test", help="val, test, or the name of one of data.extra_tests (default test)")
+    ca.add_argument("--split", default="test", help="val, test, or the name of one of data.extra_tests")
     ca.add_argument("--json", action="store_true")
     ca.set_defaults(func=cmd_data_calibrate)

@@ -29,7 +29,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     x.add_argument("table", choices=["table1", "table2", "table3", "charades-cd", "selection"])
     x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
     x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
-    x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std (default 1)")
+    x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std")
     x.add_argument("--quiet", action="store_true")
     x.add_argument("overrides", nargs="*", help="section.key=value applied to every run (e.g. train.epochs=4)")
     x.set_defaults(func=cmd_experiment)

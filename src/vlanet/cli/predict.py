@@ -116,8 +116,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("predictions")
     e.add_argument("ground_truth")
     e.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
-    e.add_argument("--nms", type=nms_arg, default=None, help="none (default), tall (m-0.05) or a threshold")
-    e.add_argument("--hit", default=">=", choices=[">=", ">"], help="IoU hit rule (default >=)")
+    e.add_argument("--nms", type=nms_arg, default=None, help="none, tall (m-0.05) or a threshold")
+    e.add_argument("--hit", default=">=", choices=[">=", ">"], help="IoU hit rule")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 

@@ -80,14 +80,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     splits = {"test": {"test": res.test, "test_shuffled": res.test_shuffled, "random": res.random,
                        "language_gain": gain}} if res.test is not None else {}
     label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON only
     for name, m in {**splits, **res.extra}.items():
         print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "
-              f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n")
+              f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n", file=out)
         print(metrics_table({"Random (same proposals, same NMS)": m["random"], label: m["test"],
-                              f"{label}, shuffled queries (control)": m["test_shuffled"]}))
+                             f"{label}, shuffled queries (control)": m["test_shuffled"]}), file=out)
         print(f"\nlanguage gain ({gain_key(cfg.eval.protocol)}, true minus shuffled queries): "
-              f"{m['language_gain']:+.2f}")
-    print(f"\nrun directory: {res.run_dir}")
+              f"{m['language_gain']:+.2f}", file=out)
+    print(f"\nrun directory: {res.run_dir}", file=out)
     if args.json:
         print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
                           "test_shuffled": res.test_shuffled, "language_gain": gain, "extra_tests": res.extra}))
@@ -109,6 +110,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     t.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. train.epochs=5")
     t.add_argument("--run-dir", help="where to write config, metrics.jsonl and checkpoints")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    t.add_argument("--json", action="store_true", help="last stdout line: a JSON object with the test metrics")
+    t.add_argument("--json", action="store_true", help="stdout: one JSON object with the test metrics (the tables go to stderr)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     t.set_defaults(func=cmd_train)

@@ -53,6 +53,10 @@ class WordVectors:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    def unknown(self, text: str) -> list[str]:
+        """The tokens of ``text`` that are not in the table (dropped when it is encoded)."""
+        return [t for t in tokenize(text) if t not in self.index or t == PAD]
+
     def encode(self, text: str) -> tuple[list[int], int]:
         """Token ids of the known words of ``text`` and the number of unknown tokens."""
         toks = tokenize(text)

@@ -15,7 +15,7 @@ from typing import Any
 
 from vlanet.data.annotations import Query, read_ground_truth, read_predictions
 from vlanet.errors import InputError
-from vlanet.eval.metrics import didemo_metrics, recall_metrics
+from vlanet.eval.metrics import didemo_metrics, map_metrics, recall_metrics
 
 PROTOCOLS = ("charades", "didemo", "anet")
 
@@ -76,9 +76,9 @@ def evaluate_rows(preds: dict[Any, dict[str, Any]], gts: list[Query], protocol: 
             ranked.append([window_to_chunks(w, q.duration, where) for w in preds[q.qid]["pred_relevant_windows"]])
             annot.append([tuple(t) for t in q.extra["didemo_times"]])
         return didemo_metrics(ranked, annot)
-    return recall_metrics(
-        [preds[q.qid]["pred_relevant_windows"] for q in gts], [q.windows for q in gts],
-        protocol.recall_at, protocol.ious, protocol.nms, protocol.hit_rule)
+    ranked, windows = [preds[q.qid]["pred_relevant_windows"] for q in gts], [q.windows for q in gts]
+    return {**recall_metrics(ranked, windows, protocol.recall_at, protocol.ious, protocol.nms, protocol.hit_rule),
+            **map_metrics(ranked, windows)}
 
 
 def evaluate_files(pred_path: str | Path, gt_path: str | Path, protocol: Protocol) -> dict[str, float]:

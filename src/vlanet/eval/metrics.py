@@ -6,6 +6,8 @@
 * Fewer than n predictions: whatever exists is used; an empty list is a miss.
 * mIoU: mean over queries of the best IoU between the top-1 window and the ground truth
   (0 for an empty list).
+* mAP (``map_metrics``): moment_detr's detection mAP over IoU 0.5:0.05:0.95, with mAP@0.5 and
+  mAP@0.75, from each query's top-10 windows by score (what lighthouse reports beside R1).
 * NMS before top-n: ``None`` (the windows as given), a fixed threshold, or ``'tall'``
   (threshold m - 0.05, separately for each m).
 All values are percentages.
@@ -58,6 +60,57 @@ def recall_metrics(
                 hits[(n, m)] += bool(ok[:n].any())
     out = {metric_key(n, m): 100.0 * hits[(n, m)] / max(n_q, 1) for n in recall_at for m in ious}
     out["mIoU"] = 100.0 * float(miou) / max(n_q, 1)
+    return out
+
+
+# -- mAP (moment_detr / QVHighlights, as lighthouse reports it) -----------------------------------
+MAP_IOUS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5:0.05:0.95
+MAP_MAX_WINDOWS = 10  # the top-10 windows of a query count, as in moment_detr's evaluator
+
+
+def average_precision(pred: Sequence[Sequence[float]], gt: Sequence[Sequence[float]], t: float) -> float:
+    """Detection AP of one query at IoU threshold ``t`` (ActivityNet's rule): windows by score,
+    each a true positive when it overlaps a not yet matched ground-truth window at IoU >= t (the
+    best-overlapping free one); precision interpolated over recall."""
+    pw = np.asarray([p[:2] for p in pred], dtype=np.float64).reshape(-1, 2)
+    ps = np.asarray([p[2] if len(p) > 2 else 0.0 for p in pred], dtype=np.float64)
+    gw = np.asarray(gt, dtype=np.float64).reshape(-1, 2)
+    if len(gw) == 0 or len(pw) == 0:
+        return 0.0
+    order = np.argsort(-ps, kind="stable")
+    iou = iou_matrix(pw[order], gw)
+    used = np.zeros(len(gw), dtype=bool)
+    tp = np.zeros(len(pw))
+    for i in range(len(pw)):
+        for j in np.argsort(-iou[i], kind="stable"):
+            if iou[i, j] < t:
+                break
+            if not used[j]:
+                used[j], tp[i] = True, 1.0
+                break
+    ctp, cfp = np.cumsum(tp), np.cumsum(1.0 - tp)
+    recall, precision = ctp / len(gw), ctp / (ctp + cfp)
+    mprec = np.concatenate([[0.0], precision, [0.0]])
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    for i in range(len(mprec) - 2, -1, -1):
+        mprec[i] = max(mprec[i], mprec[i + 1])
+    idx = np.where(mrec[1:] != mrec[:-1])[0] + 1
+    return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+
+
+def map_metrics(preds: Sequence[Sequence[Sequence[float]]], gts: Sequence[Sequence[Sequence[float]]],
+                ious: Sequence[float] = MAP_IOUS, max_windows: int = MAP_MAX_WINDOWS) -> dict[str, float]:
+    """mAP averaged over IoU 0.5:0.05:0.95, and mAP@0.5, mAP@0.75 (percentages): the mean over
+    queries of each query's AP, then over thresholds, from its top ``max_windows`` windows by score."""
+    def top(pred):
+        return sorted(pred, key=lambda w: -(w[2] if len(w) > 2 else 0.0))[:max_windows]
+
+    per_t = {t: float(np.mean([average_precision(top(p), g, t) for p, g in zip(preds, gts)])) if gts else 0.0
+             for t in ious}
+    out = {"mAP": 100.0 * float(np.mean(list(per_t.values())))}
+    for t in (0.5, 0.75):
+        if t in per_t:
+            out[f"mAP@{t:g}"] = 100.0 * per_t[t]
     return out
 
 
