@@ -22,13 +22,13 @@ import torch
 
 from vlanet.checkpoint import load_model
 from vlanet.config import Config
-from vlanet.data.annotations import Query, prediction_row
+from vlanet.data.annotations import Query
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors, tokenize
 from vlanet.errors import InputError
 from vlanet.model.encoders import VideoEncoding
-from vlanet.predict import PairRanker, check_compatible
+from vlanet.predict import PairRanker, check_compatible, prediction_row
 
 
 @dataclass

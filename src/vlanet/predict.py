@@ -15,10 +15,19 @@ import numpy as np
 import torch
 
 from vlanet.config import EvalConfig
-from vlanet.data.annotations import prediction_row
+from vlanet.data.annotations import Query
 from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.errors import InputError
-from vlanet.eval.baselines import grid_baseline
+from vlanet.spans import nms
+
+
+def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_threshold: float | None,
+                   topk: int | None) -> dict[str, Any]:
+    """A moment_detr prediction row: windows ranked by score after temporal NMS, top-k kept."""
+    keep = nms(windows, scores, nms_threshold, topk)
+    wins = [[round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4), float(scores[j])] for j in keep]
+    return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration, "pred_relevant_windows": wins}
+
 
 
 @dataclass
@@ -145,20 +154,6 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
             wins, sc = ranker.windows(j, ds.video(i).windows)
             rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
-
-
-def shuffled_dataset(ds: MomentDataset, seed: int | None = None) -> MomentDataset:
-    """The same dataset with each sentence replaced by one of another video (the language
-    control of eval/controls.py); ground truth, videos and proposals unchanged."""
-    from vlanet.eval.controls import SHUFFLE_SEED, shuffled_queries
-
-    qs = shuffled_queries(ds.queries, SHUFFLE_SEED if seed is None else seed)
-    return MomentDataset(qs, ds.store, ds.words, ds.time, ds.spec, name=f"{ds.name} (shuffled queries)")
-
-
-def random_predictions(ds: MomentDataset, cfg: EvalConfig, seed: int = 0) -> dict[Any, dict[str, Any]]:
-    """Random baseline on the dataset's own proposal grid, with the model's NMS and top-k."""
-    return grid_baseline("random", ds.queries, None, ds.spec, cfg, seed)
 
 
 def check_compatible(trained_time: dict[str, Any] | None, time_attrs: dict[str, Any], feature_dim: int | None,

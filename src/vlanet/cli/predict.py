@@ -44,8 +44,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     if args.control == "shuffled-queries":
-        from vlanet.eval.controls import SHUFFLE_SEED
-        from vlanet.predict import shuffled_dataset
+        from vlanet.eval.controls import SHUFFLE_SEED, shuffled_dataset
 
         ds = shuffled_dataset(ds, args.control_seed)
         print(f"control: each of the {len(ds)} queries is replaced by a query of another video "

@@ -16,12 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vlanet.errors import InputError
 from vlanet.io import atomic_write_text
 from vlanet.readers import parse_json, read_text
-from vlanet.spans import nms
 
 
 @dataclass
@@ -97,14 +94,6 @@ def read_ground_truth(path: str | Path) -> list[Query]:
         extra = {k: v for k, v in obj.items() if k not in ("qid", "vid", "query", "duration", "relevant_windows")}
         out.append(Query(qid, str(obj["vid"]), obj["query"], duration, windows, extra))
     return out
-
-
-def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_threshold: float | None,
-                   topk: int | None) -> dict[str, Any]:
-    """A moment_detr prediction row: windows ranked by score after temporal NMS, top-k kept."""
-    keep = nms(windows, scores, nms_threshold, topk)
-    wins = [[round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4), float(scores[j])] for j in keep]
-    return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration, "pred_relevant_windows": wins}
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:

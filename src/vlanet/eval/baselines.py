@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from vlanet.config import EvalConfig
-from vlanet.data.annotations import Query, prediction_row
+from vlanet.data.annotations import Query
 from vlanet.data.prepare import didemo_window
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
+from vlanet.predict import prediction_row
 from vlanet.spans import iou_matrix
 
 
@@ -83,3 +84,9 @@ def didemo_baseline(kind: str, queries: list[Query], train: list[Query] | None, 
             scores = np.array([votes[m] + 1e-3 * np.mean([didemo_iou(m, t) for t in times]) for m in DIDEMO_MOMENTS])
         rows[q.qid] = prediction_row(q, cand, scores, None, None)
     return rows
+
+
+def random_predictions(ds: Any, cfg: Any, seed: int = 0) -> dict[Any, dict[str, Any]]:
+    """Random baseline on a dataset's own proposal grid (``ds``: a MomentDataset), with the
+    model's NMS and top-k (``cfg``: its EvalConfig): the 'random' row of every training run."""
+    return grid_baseline("random", ds.queries, None, ds.spec, cfg, seed)

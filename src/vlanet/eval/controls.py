@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from vlanet.data.annotations import Query
+from vlanet.data.dataset import MomentDataset
 
 SHUFFLE_SEED = 1234  # fixed so every model of a table is tested with the same shuffled sentences
 
@@ -47,3 +48,10 @@ def language_gain(true: dict[str, float] | None, shuffled: dict[str, float] | No
         return None
     key = gain_key(protocol)
     return round(true[key] - shuffled[key], 2)
+
+
+def shuffled_dataset(ds: MomentDataset, seed: int | None = None) -> MomentDataset:
+    """The same dataset with each sentence replaced by one of another video (the language
+    control); ground truth, videos and proposals unchanged."""
+    qs = shuffled_queries(ds.queries, SHUFFLE_SEED if seed is None else seed)
+    return MomentDataset(qs, ds.store, ds.words, ds.time, ds.spec, name=f"{ds.name} (shuffled queries)")

@@ -31,10 +31,11 @@ import numpy as np
 import torch
 
 from vlanet.config import EvalConfig
-from vlanet.data.annotations import Query, prediction_row
+from vlanet.data.annotations import Query
 from vlanet.data.features import FeatureStore
 from vlanet.data.timing import TimeConvention
 from vlanet.model.proposals import pool_windows
+from vlanet.predict import prediction_row
 from vlanet.spans import iou_matrix
 
 BLIND_KINDS = ("saliency", "probe")

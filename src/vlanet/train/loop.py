@@ -37,11 +37,12 @@ from vlanet.data.dataset import Batch, MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.device import resolve_device
 from vlanet.errors import InputError
-from vlanet.eval.controls import language_gain
+from vlanet.eval.baselines import random_predictions
+from vlanet.eval.controls import language_gain, shuffled_dataset
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
 from vlanet.io import atomic_write_text, locked_dir
 from vlanet.model.loss import contrastive_loss
-from vlanet.predict import predict_dataset, random_predictions, shuffled_dataset
+from vlanet.predict import predict_dataset
 from vlanet.progress import bar
 from vlanet.train import distributed
 
