@@ -8,6 +8,7 @@ in ``train_state.safetensors`` + ``train_state.json``.  Every file is written at
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from vlanet import faults
 from vlanet.config import Config, config_from_dict
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
@@ -119,3 +121,27 @@ def load_train_state(dir_: str | Path, optimizer: torch.optim.Optimizer) -> dict
     except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"{d}: the optimizer state does not fit this model ({type(e).__name__}: {e})") from None
     return meta
+
+
+def commit_dir(tmp: Path, final: Path) -> None:
+    """Replace checkpoint directory ``final`` (``checkpoints/best`` or ``last``) by ``tmp`` so
+    that a crash at any point leaves one of them complete (``recover_dir`` picks it)."""
+    old = final.with_name(final.name + ".old")
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+        faults.point(f"commit.{final.name}")
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(final: Path) -> None:
+    """After a crash inside commit_dir: the complete copy wins."""
+    old, tmp = final.with_name(final.name + ".old"), final.with_name(final.name + ".tmp")
+    if not final.exists():
+        if (tmp / "train_state.json").exists() or ((tmp / "model.json").exists() and final.name == "best"):
+            tmp.rename(final)
+        elif old.exists():
+            old.rename(final)
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)

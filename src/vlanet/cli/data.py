@@ -7,7 +7,6 @@ import dataclasses
 import json
 import sys
 import time
-from pathlib import Path
 
 from vlanet.cli.common import (
     Parser,
@@ -18,36 +17,13 @@ from vlanet.io import check_outputs
 
 
 def cmd_data_synthetic(args: argparse.Namespace) -> int:
-    import h5py
-
-    from vlanet.data.annotations import write_ground_truth
-    from vlanet.data.synthetic import SyntheticSpec, generate
-    from vlanet.data.vocab import save_word_vectors
-    from vlanet.io import atomic_path, atomic_write_text
+    from vlanet.data.synthetic import SyntheticSpec, write_files
 
     spec = SyntheticSpec(seed=args.seed, n_train_videos=args.train_videos, n_test_videos=args.test_videos, dim=args.dim)
-    syn = generate(spec)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "features.h5") as tmp:
-        with h5py.File(tmp, "w") as f:
-            for k, v in syn.time.attrs().items():
-                f.attrs[k] = v
-            for vid in syn.store.ids():
-                f.create_dataset(vid, data=syn.store.get(vid))
-    for split, qs in syn.splits.items():
-        write_ground_truth(out / f"{split}.jsonl", qs)
-    save_word_vectors(out / "word_vectors.npz", syn.words)
-    atomic_write_text(out / "config.yaml", (
-        "# Train on the files written by `vlanet data synthetic` like any dataset:\n"
-        f"#   vlanet train {out / 'config.yaml'}\n"
-        "data:\n  source: files\n"
-        f"  features: {(out / 'features.h5').resolve()}\n  train: {(out / 'train.jsonl').resolve()}\n"
-        f"  test: {(out / 'test.jsonl').resolve()}\n  word_vectors: {(out / 'word_vectors.npz').resolve()}\n"))
-    n_q = {k: len(v) for k, v in syn.splits.items()}
-    print(f"wrote {out}: features.h5 ({len(list(syn.store.ids()))} videos, dim {spec.dim}), "
-          f"train.jsonl ({n_q['train']} queries), test.jsonl ({n_q['test']}), word_vectors.npz "
-          f"({len(syn.words.words)} words), config.yaml", file=sys.stderr)
+    info = write_files(spec, args.out)
+    print(f"wrote {args.out}: features.h5 ({info['videos']} videos, dim {spec.dim}), "
+          f"train.jsonl ({info['train']} queries), test.jsonl ({info['test']}), word_vectors.npz "
+          f"({info['words']} words), config.yaml", file=sys.stderr)
     return 0
 
 

@@ -23,6 +23,7 @@ evaluate.  ``vlanet data calibrate`` prints its oracles and blind probes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -155,3 +156,35 @@ def generate(spec: SyntheticSpec) -> SyntheticData:
     sim = Simulator(splits["train"] + splits["test"], sim_spec, words, time, canon=_canon())
     store = MemoryStore({vid: sim.rows(vid) for vid in sorted(sim.videos)}, time.attrs())
     return SyntheticData(splits, store, words, time, sim)
+
+
+def write_files(spec: SyntheticSpec, out: str | Path) -> dict[str, int]:
+    """``vlanet data synthetic``: the dataset in the formats of real data, in folder ``out``:
+    features.h5, train.jsonl, test.jsonl, word_vectors.npz and a config.yaml that trains on them.
+    Every file is written atomically.  Returns the counts (videos, train, test, words)."""
+    import h5py
+
+    from vlanet.data.annotations import write_ground_truth
+    from vlanet.data.vocab import save_word_vectors
+    from vlanet.io import atomic_path, atomic_write_text
+
+    syn = generate(spec)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "features.h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            for k, v in syn.time.attrs().items():
+                f.attrs[k] = v
+            for vid in syn.store.ids():
+                f.create_dataset(vid, data=syn.store.get(vid))
+    for split, qs in syn.splits.items():
+        write_ground_truth(out / f"{split}.jsonl", qs)
+    save_word_vectors(out / "word_vectors.npz", syn.words)
+    atomic_write_text(out / "config.yaml", (
+        "# Train on the files written by `vlanet data synthetic` like any dataset:\n"
+        f"#   vlanet train {out / 'config.yaml'}\n"
+        "data:\n  source: files\n"
+        f"  features: {(out / 'features.h5').resolve()}\n  train: {(out / 'train.jsonl').resolve()}\n"
+        f"  test: {(out / 'test.jsonl').resolve()}\n  word_vectors: {(out / 'word_vectors.npz').resolve()}\n"))
+    return {"videos": len(list(syn.store.ids())), "train": len(syn.splits["train"]), "test": len(syn.splits["test"]),
+            "words": len(syn.words.words)}

@@ -27,8 +27,10 @@ from vlanet import faults
 from vlanet.allocator import retain_freed_memory
 from vlanet.checkpoint import (
     build_model,
+    commit_dir,
     load_model,
     load_train_state,
+    recover_dir,
     save_model,
     save_train_state,
 )
@@ -172,29 +174,6 @@ class TrainResult:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data.extra_tests: the same, by name
 
 
-def _commit_dir(tmp: Path, final: Path) -> None:
-    """Replace directory ``final`` by ``tmp`` so that a crash leaves one of them intact."""
-    old = final.with_name(final.name + ".old")
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-        faults.point(f"commit.{final.name}")
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover_dir(final: Path) -> None:
-    """After a crash inside _commit_dir: the complete copy wins."""
-    old, tmp = final.with_name(final.name + ".old"), final.with_name(final.name + ".tmp")
-    if not final.exists():
-        if (tmp / "train_state.json").exists() or ((tmp / "model.json").exists() and final.name == "best"):
-            tmp.rename(final)
-        elif old.exists():
-            old.rename(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
           splits: Splits | None = None, on_epoch=None) -> TrainResult:
     """Train into ``run_dir``, holding its lock (rank 0 writes; under torchrun the others do not
@@ -238,7 +217,7 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
     start_epoch, best = 0, -math.inf
     if resume and dinfo.is_main:
         for name in ("last", "best"):
-            _recover_dir(ck / name)
+            recover_dir(ck / name)
     distributed.barrier(dinfo)
     if resume and (ck / "last" / "train_state.json").exists():
         loaded, trained_cfg, _, _ = load_model(ck / "last", device)
@@ -315,13 +294,13 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
             tmp = ck / "best.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
-            _commit_dir(tmp, ck / "best")
+            commit_dir(tmp, ck / "best")
             faults.point(f"epoch{epoch + 1}.saved-best")
         tmp = ck / "last.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
         save_train_state(tmp, opt, {"epoch": epoch, "best": best, "history": history})
-        _commit_dir(tmp, ck / "last")
+        commit_dir(tmp, ck / "last")
         atomic_write_text(run / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
         if on_epoch is not None:
             on_epoch(rec)
