@@ -135,6 +135,24 @@ class Predictor:
             result["attention"] = self.attention(out, q, video, query)
         return result
 
+    def explain(self, qid: Any, split: str = "test") -> tuple[dict[str, Any], list[list[float]]]:
+        """One query of the checkpoint's own dataset, predicted with its attention (what Figs. 5-6
+        draw): the prediction (with ``vid`` and ``attention``) and the query's ground truth."""
+        from vlanet.data.loading import load_splits
+
+        splits = load_splits(self.cfg, need=(split,) if split == "test" else ("train", "val"), words=self.words)
+        ds = getattr(splits, split)
+        if ds is None:
+            raise InputError(f"the checkpoint's dataset has no '{split}' split")
+        match = [q for q in ds.queries if str(q.qid) == str(qid)]
+        if not match:
+            raise InputError(f"no query with qid {qid!r} in the {split} split (e.g. {ds.queries[0].qid!r})")
+        q = match[0]
+        video = self.encode_features(ds.store.get(q.vid), q.duration, source=q.vid)
+        result = self.predict(q.query, video, topk=5, return_attention=True)
+        result["vid"] = q.vid
+        return result, q.windows
+
     def predict_many(self, queries: list[str], video: EncodedVideo, topk: int = 5) -> list[dict[str, Any]]:
         return [self.predict(q, video, topk) for q in queries]
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from vlanet.cli.common import (
     Parser,
@@ -74,33 +73,15 @@ def cmd_visualize(args: argparse.Namespace) -> int:
     if args.figure == "curves":
         viz.plot_curves(args.run_dir, args.out)
     else:
-        result, gt = _query_result(args.run_dir, args.qid, args.split)
+        from vlanet.api import Predictor
+
+        result, gt = Predictor.from_pretrained(args.run_dir).explain(args.qid, args.split)
         if args.figure == "attention":
             viz.plot_attention(result, args.out)
         else:
             viz.plot_prediction([result], args.out, title=f"{result['vid']} (query {args.qid})", ground_truth=[gt])
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
-
-
-def _query_result(run_dir: str, qid: str, split: str) -> tuple[dict[str, Any], list[list[float]]]:
-    """Predict one query of a run's split with attention (Figs. 5-6)."""
-    from vlanet.api import Predictor
-    from vlanet.data.loading import load_splits
-
-    p = Predictor.from_pretrained(run_dir)
-    splits = load_splits(p.cfg, need=(split,) if split == "test" else ("train", "val"), words=p.words)
-    ds = getattr(splits, split)
-    if ds is None:
-        raise InputError(f"{run_dir}: the run's dataset has no '{split}' split")
-    match = [q for q in ds.queries if str(q.qid) == str(qid)]
-    if not match:
-        raise InputError(f"{run_dir}: no query with qid {qid!r} in the {split} split (e.g. {ds.queries[0].qid!r})")
-    q = match[0]
-    video = p.encode_features(ds.store.get(q.vid), q.duration, source=q.vid)
-    result = p.predict(q.query, video, topk=5, return_attention=True)
-    result["vid"] = q.vid
-    return result, q.windows
 
 
 def cmd_report(args: argparse.Namespace) -> int:
