@@ -1,0 +1,138 @@
+"""The assembled network: masks and padding, gradients, Eq. (14), bf16 and length groups."""
+
+
+import pytest
+import torch
+from model_helpers import D, make_inputs, tiny_model
+
+from vlanet.model import VLANet
+from vlanet.model.loss import contrastive_loss
+
+
+# -- masks through the whole network ----------------------------------------------------------
+@pytest.mark.parametrize("kw", [{}, {"surrogate": False}, {"self_attention": False}, {"cross_attention": False},
+                                {"attention_scale": "none", "vla_reduce": "sum"}, {"share_cascade_weights": True}])
+def test_padding_does_not_change_scores(kw):
+    model = tiny_model(**kw).eval()
+    feats, win, words = make_inputs()
+    v = model.encode_video(feats, torch.ones(1, 10, dtype=torch.bool), win, torch.ones(1, 4, 3, dtype=torch.bool))
+    q = model.encode_query(words, torch.ones(1, 4, dtype=torch.bool))
+    out = model.score_pairs(v, q, torch.tensor([0]), torch.tensor([0]))
+    # pad rows, groups and words
+    f2 = torch.cat([feats, torch.randn(1, 5, 6)], 1)
+    rm = torch.ones(1, 15, dtype=torch.bool)
+    rm[0, 10:] = False
+    w2 = torch.cat([win, torch.full((1, 3, 3, 2), 1.0)], 1)
+    wm = torch.zeros(1, 7, 3, dtype=torch.bool)
+    wm[0, :4] = True
+    v2 = model.encode_video(f2, rm, w2, wm)
+    q2 = model.encode_query(torch.cat([words, torch.zeros(1, 3, dtype=torch.long)], 1),
+                            torch.tensor([[True] * 4 + [False] * 3]))
+    out2 = model.score_pairs(v2, q2, torch.tensor([0]), torch.tensor([0]))
+    assert torch.allclose(out.score, out2.score, atol=1e-5)
+    n = out.element_scores.shape[1]
+    assert torch.allclose(out.element_scores, out2.element_scores[:, :n], atol=1e-5)
+    assert not out2.element_mask[0, n:].any()
+
+
+def test_gradients_reach_every_trainable_parameter():
+    model = tiny_model(dropout=0.0)
+    feats, win, words = make_inputs()
+    v = model.encode_video(feats.repeat(2, 1, 1), torch.ones(2, 10, dtype=torch.bool), win.repeat(2, 1, 1, 1),
+                           torch.ones(2, 4, 3, dtype=torch.bool))
+    q = model.encode_query(torch.cat([words, torch.randint(1, 30, (1, 4))]), torch.ones(2, 4, dtype=torch.bool))
+    out = model.score_pairs(v, q, torch.tensor([0, 1, 0]), torch.tensor([0, 1, 1]))
+    contrastive_loss(out.score[:2], out.score[2:], torch.tensor([0]), margin=10.0).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert "query_encoder.word_vectors" not in dict(model.named_parameters())  # frozen buffer
+
+
+# -- Eq. (14) ---------------------------------------------------------------------------------
+def test_contrastive_loss_hand_computed():
+    pos = torch.tensor([0.9, 0.2])
+    neg = torch.tensor([0.1, 0.8, 0.5])
+    owner = torch.tensor([0, 0, 1])
+    # pos 0: max(0, .2-.9+.1)=0, max(0, .2-.9+.8)=.1 -> mean .05 ; pos 1: max(0, .2-.2+.5)=.5
+    assert float(contrastive_loss(pos, neg, owner, 0.2)) == pytest.approx((0.05 + 0.5) / 2)
+    assert float(contrastive_loss(pos, neg, owner, 0.2, "max")) == pytest.approx((0.1 + 0.5) / 2)
+
+
+def test_bf16_autocast_training_step_is_close_to_float32():
+    """train.autocast=bf16: the same step under torch.autocast(bfloat16) gives a loss close to
+    float32's, and every parameter's gradient is float32 and close (CPU autocast here; GPUs the same)."""
+    from vlanet.config import load_config
+    from vlanet.data.loading import load_splits
+    from vlanet.train.loop import LossStep
+
+    cfg = load_config(None, ["data.synthetic_train_videos=16", "data.synthetic_test_videos=4", "data.synthetic_dim=32",
+                             "model.hidden_dim=32", "train.batch_size=16"])
+    splits = load_splits(cfg, need=("train",))
+    batch = splits.train.collate(list(range(16)))
+    results = []
+    for mode in ("none", "bf16"):
+        torch.manual_seed(0)
+        model = VLANet(cfg.model, splits.feature_dim, torch.from_numpy(splits.words.vectors))
+        cfg.train.autocast = mode
+        loss, pos, neg = LossStep(model, cfg.train)([batch], [torch.Generator().manual_seed(0)])
+        loss.backward()
+        assert loss.dtype == pos.dtype == torch.float32 and torch.isfinite(loss)
+        grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+        assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads.values())
+        results.append((loss.item(), pos, grads))
+    (l32, p32, g32), (l16, p16, g16) = results
+    assert l16 != l32 and not torch.equal(p16, p32)  # autocast is on: bf16 rounding shows
+    assert l16 == pytest.approx(l32, rel=0.05, abs=0.01)
+    assert torch.allclose(p16, p32, atol=0.05)
+    cos = [torch.nn.functional.cosine_similarity(g32[n].flatten(), g16[n].flatten(), dim=0) for n in g32 if g32[n].abs().sum() > 0]
+    assert min(cos) > 0.9
+
+
+def test_pair_products_without_gradients_keep_no_v2v_block_alive():
+    """At inference the word products are a copy: a view would keep the (P, K, K) V2V block of
+    every K slice alive (an hour-long video: 467 MB)."""
+    from vlanet.model.cca import _PairProducts
+
+    rhs, v0 = torch.randn(2, 7 + 3, D), torch.randn(2, 7, D)
+    with torch.no_grad():
+        e, rest = _PairProducts.apply(rhs, v0, 7)
+    assert rest.shape == (2, 3, 7) and rest.untyped_storage().nbytes() == rest.numel() * rest.element_size()
+    torch.testing.assert_close(e, torch.tanh(rhs[:, :7] @ v0.transpose(1, 2)).sum(1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(rest, rhs[:, 7:] @ v0.transpose(1, 2))
+
+
+@pytest.mark.parametrize("surrogate", [True, False])
+def test_pairs_in_length_groups_give_the_same_numbers(monkeypatch, surrogate):
+    """score_pairs cuts pairs of short videos to their own length (vlanet.PAIR_GROUP_RATIO):
+    scores, attention, element scores and gradients equal those of one padded group."""
+    from vlanet.config import load_config
+    from vlanet.data.loading import load_splits
+    from vlanet.model import vlanet as vlanet_module
+    from vlanet.train.loop import batch_loss
+
+    cfg = load_config(None, ["data.synthetic_train_videos=24", "data.synthetic_test_videos=4", "data.synthetic_dim=16",
+                             "model.hidden_dim=16", f"model.surrogate={str(surrogate).lower()}"])
+    splits = load_splits(cfg, need=("train",))
+    order = sorted(range(len(splits.train)), key=lambda i: splits.train.queries[i].duration)
+    batch = splits.train.collate(order[:6] + order[-2:])  # short videos and the two longest
+    batch.feats = batch.feats.double()
+    ends = (batch.win_mask.any(-1) if surrogate else batch.win_mask.flatten(1)).sum(1)
+    assert len(vlanet_module.length_groups(ends, vlanet_module.PAIR_GROUP_RATIO)) > 1  # the case under test
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, splits.feature_dim, torch.from_numpy(splits.words.vectors)).double()
+    results = []
+    for ratio in (0.0, vlanet_module.PAIR_GROUP_RATIO):
+        monkeypatch.setattr(vlanet_module, "PAIR_GROUP_RATIO", ratio)
+        model.zero_grad()
+        video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
+        query = model.encode_query(batch.words, batch.word_mask)
+        vi, qi = torch.tensor([0, 1, 6, 7, 6, 0, 3]), torch.tensor([0, 1, 6, 7, 0, 6, 7])
+        out = model.score_pairs(video, query, vi, qi)
+        loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+        (loss + out.score.sum()).backward()
+        results.append((out, [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (a, ga), (b, gb) = results
+    for x, y in [(a.score, b.score), (a.element_scores, b.element_scores), (a.cca.element_vla, b.cca.element_vla),
+                 (a.cca.v, b.cca.v), (a.cca.q, b.cca.q)] + list(zip(a.cca.q2v_weights, b.cca.q2v_weights)):
+        torch.testing.assert_close(x, y, atol=1e-10, rtol=0)
+    assert len(ga) == len(gb) and all(torch.allclose(x, y, atol=1e-10) for x, y in zip(ga, gb))
