@@ -54,9 +54,12 @@ class Predictor:
         self.spec = ProposalSpec.from_config(cfg)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Predictor:
-        """Load a run directory (its best checkpoint) or a checkpoint directory."""
-        model, cfg, words, meta = load_model(path, device)
+    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu", revision: str | None = None) -> Predictor:
+        """Load a run directory (its best checkpoint), a checkpoint directory, or a Hugging Face
+        hub repository ``owner/name`` written by ``vlanet export`` (fetched only when asked, see hub.py)."""
+        from vlanet.hub import resolve
+
+        model, cfg, words, meta = load_model(resolve(path, revision), device)
         return cls(model, cfg, words, meta, device)
 
     @property

@@ -1,4 +1,5 @@
-"""`vlanet experiment` and `vlanet compare`: the paper's tables and tables of finished runs."""
+"""`vlanet experiment`, `vlanet compare` and `vlanet export`: the paper's tables, tables of
+finished runs, and a run's model as a shareable folder."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from vlanet.hub import export
+
+    info = export(args.run, args.out)
+    print(f"wrote {info['out']}: {', '.join(info['files'])}"
+          + ("" if info["has_results"] else " (no result.json in the run: the model card has no numbers)"), file=sys.stderr)
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     x = sub.add_parser("experiment", help="reproduce a table of the paper (runs, resumes, writes Markdown)")
     x.add_argument("table", choices=["table1", "table2", "table3", "charades-cd", "selection"])
@@ -37,3 +47,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cp = sub.add_parser("compare", help="a Markdown table from finished run directories")
     cp.add_argument("run_dirs", nargs="+")
     cp.set_defaults(func=cmd_compare)
+
+    ex = sub.add_parser("export", help="a run's best checkpoint as a shareable folder (a Hugging Face model repo)")
+    ex.add_argument("run", help="run directory or checkpoint directory")
+    ex.add_argument("--out", required=True, help="new folder: model.json, model.safetensors, config.yaml, README.md")
+    ex.set_defaults(func=cmd_export)
