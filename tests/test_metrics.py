@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from vlanet.data.annotations import Query
@@ -99,3 +100,15 @@ def test_map_averages_thresholds_and_keeps_the_top_10():
     far = [[100.0 + i, 101.0 + i, 1.0 - i / 100] for i in range(10)]
     assert map_metrics([far + [[0.0, 10.0, 0.0]]], gt)["mAP"] == 0.0
     assert map_metrics([far[:9] + [[0.0, 10.0, 0.0]]], gt)["mAP"] == pytest.approx(10.0)
+
+
+def test_prediction_rows_list_each_window_once():
+    """A window proposed twice (two scales clipped at the video's end) takes one top-k place."""
+    from vlanet.data.annotations import Query
+    from vlanet.predict import prediction_row
+
+    q = Query(1, "v", "q", 30.0, [[0.0, 5.0]])
+    wins = np.array([[25.0, 30.0], [25.0, 30.0], [0.0, 5.0], [5.0, 10.0]])
+    row = prediction_row(q, wins, np.array([0.9, 0.8, 0.7, 0.6]), None, 3)
+    assert [w[:2] for w in row["pred_relevant_windows"]] == [[25.0, 30.0], [0.0, 5.0], [5.0, 10.0]]
+    assert row["pred_relevant_windows"][0][2] == 0.9

@@ -23,8 +23,20 @@ from vlanet.spans import nms
 
 def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_threshold: float | None,
                    topk: int | None) -> dict[str, Any]:
-    """A moment_detr prediction row: windows ranked by score after temporal NMS, top-k kept."""
-    keep = nms(windows, scores, nms_threshold, topk)
+    """A moment_detr prediction row: windows ranked by score after temporal NMS, top-k kept.
+    A window listed twice (e.g. clipped at the video's end in two scales) counts once, with its
+    best score, so it never takes two of the top-k places."""
+    windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
+    scores = np.asarray(scores, dtype=np.float64)
+    seen: set[tuple[float, float]] = set()
+    first = []
+    for j in np.argsort(-scores, kind="stable"):
+        key = (round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4))
+        if key not in seen:
+            seen.add(key)
+            first.append(j)
+    first = np.asarray(first, dtype=np.int64)
+    keep = first[nms(windows[first], scores[first], nms_threshold, topk)] if len(first) else first
     wins = [[round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4), float(scores[j])] for j in keep]
     return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration, "pred_relevant_windows": wins}
 
