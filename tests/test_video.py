@@ -96,7 +96,7 @@ def test_run_command_json_is_well_formed(checkpoint, video, tmp_path):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 2
     for row in rows:
-        assert set(row) == {"query", "duration", "pred_relevant_windows"}
+        assert set(row) == {"query", "duration", "pred_relevant_windows", "unknown_words"}
         wins = row["pred_relevant_windows"]
         assert 1 <= len(wins) <= 5
         assert all(0 <= s < e <= row["duration"] + 1e-6 for s, e, _ in wins)
