@@ -295,6 +295,9 @@ CASES += [
     # -- messages stay short --------------------------------------------------------------------
     ("message-long-qid-duplicate", lambda w: (_write_jsonl(w.test, [{**_gt_rows("te")[0], "qid": LONG_ID}] * 2), _eval(w))[1], ["test.jsonl:2", "100000 chars"]),
     ("message-long-unknown-video", lambda w: _prep_charades(w, LONG_ID + " 0.0 5.0##a person sits.\n"), ["anno.txt:1", "100000 chars"]),
+    ("suggest-config-key", lambda w: w.train_args("train.epoch=1"), ["train.epoch", "did you mean 'train.epochs'"]),
+    ("suggest-command", lambda w: ["trian"], ["invalid choice", "did you mean 'train'"]),
+    ("suggest-option", lambda w: ["train", "--run-dri", str(w.root / "out" / "run")], ["--run-dri", "did you mean '--run-dir'"]),
     ("message-long-config-value", lambda w: w.train_args(**{"model.attention_scale": "x" * 50_000}), ["model.attention_scale", "50000 chars"]),
 ]
 
@@ -333,7 +336,7 @@ def test_bad_input(name, setup, expect, tmp_path, capsys):
 
 
 def test_catalogue_size():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 100
 
 
 def test_subprocess_bad_input_is_one_line_exit_2(tmp_path):

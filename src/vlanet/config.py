@@ -231,6 +231,16 @@ def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
     raise AssertionError(f"unsupported config type {typ}")
 
 
+def _close_key(dotted: str) -> str:
+    """'; did you mean 'train.epochs'?' for a key close to a real one, else ''."""
+    import difflib
+
+    keys = [f"{sec}.{name}" for sec in ("data", "model", "train", "eval")
+            for name in _section_types(type(getattr(Config(), sec)))]
+    close = difflib.get_close_matches(dotted, keys, n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _section_types(section_cls: type) -> dict[str, Any]:
     return typing.get_type_hints(section_cls)
 
@@ -238,11 +248,12 @@ def _section_types(section_cls: type) -> dict[str, Any]:
 def _apply(cfg: Config, dotted: str, value: Any, source: str) -> None:
     parts = dotted.split(".")
     if len(parts) != 2 or parts[0] not in {f.name for f in dataclasses.fields(Config)}:
-        raise InputError(f"{source}: unknown config key '{dotted}' (expected section.field, sections: data, model, train, eval)")
+        raise InputError(f"{source}: unknown config key '{dotted}'{_close_key(dotted)} "
+                         "(expected section.field, sections: data, model, train, eval)")
     section = getattr(cfg, parts[0])
     types_ = _section_types(type(section))
     if parts[1] not in types_:
-        raise InputError(f"{source}: unknown config key '{dotted}'")
+        raise InputError(f"{source}: unknown config key '{dotted}'{_close_key(dotted)}")
     setattr(section, parts[1], _coerce(value, types_[parts[1]], dotted, source))
 
 
