@@ -1,7 +1,9 @@
-"""The wheel a user installs: shipped configs by name, py.typed, LICENSE, --version."""
+"""The wheel a user installs: shipped configs by name, py.typed, LICENSE, --version; the wheel on
+its own (no source tree) runs the quick start and a named config from an unrelated directory."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -46,3 +48,22 @@ def test_wheel_ships_configs_types_and_licence(tmp_path):
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: torch>=2.1" in meta and "<=2.14" not in meta
+    # the wheel, installed on its own (no editable source tree), from an unrelated directory:
+    # the quick start (tiny) and a shipped config by name
+    target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(target)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=elsewhere, env=env, timeout=600)
+
+    where = run("-c", "import vlanet; print(vlanet.__file__)")
+    assert where.returncode == 0 and where.stdout.strip().startswith(str(target)), where.stdout + where.stderr
+    r = run("-m", "vlanet", "train", "--run-dir", "run", "--quiet", "data.synthetic_train_videos=30",
+            "data.synthetic_test_videos=8", "data.synthetic_dim=16", "model.hidden_dim=16", "train.epochs=1")
+    assert r.returncode == 0 and "language gain" in r.stdout, r.stderr
+    r = run("-m", "vlanet", "config", "show", "charades_sta_c3d")
+    assert r.returncode == 0 and "charades-sta/c3d_features.h5" in r.stdout, r.stderr
