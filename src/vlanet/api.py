@@ -12,6 +12,7 @@ An encoded video (its proposals, Eq. 2) is reused across queries.  Nothing here 
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,9 @@ class Predictor:
         if self.time.kind == "fps":  # by default, extract in the checkpoint's own convention
             extract.setdefault("fps", self.time.fps)
             extract.setdefault("frames_per_row", self.time.frames_per_row)
-        planned = TimeConvention("fps", float(extract.get("fps", 2.0)), int(extract.get("frames_per_row", 1)))
+        default = inspect.signature(extract_features).parameters  # extraction's own defaults
+        planned = TimeConvention("fps", float(extract.get("fps", default["fps"].default)),
+                                 int(extract.get("frames_per_row", default["frames_per_row"].default)))
         check_compatible(self.meta.get("time"), planned.attrs(), None, self.feature_dim, str(path),
                          "pass fps=/frames_per_row= matching the training features")  # before decoding
         feats, info = extract_features(path, name, device=self.device, **extract)

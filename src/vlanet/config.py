@@ -379,11 +379,16 @@ def data_paths(cfg: Config) -> dict[str, str]:
     return {**named, **{f"extra_tests.{i}": v for i, v in enumerate(cfg.data.extra_tests)}}
 
 
+def split_name(path: str | Path) -> str:
+    """A split's name from its file: the file name up to the first dot (``test_ood.jsonl``: ``test_ood``)."""
+    return Path(path).name.split(".")[0]
+
+
 def test_splits(cfg: Config) -> dict[str, str]:
     """The test splits of a config by name: ``test``, then each of ``data.extra_tests`` by its stem."""
     out = {"test": cfg.data.test} if cfg.data.test else {}
     for path in cfg.data.extra_tests:
-        name = Path(path).name.split(".")[0]
+        name = split_name(path)
         if name in out:
             raise InputError(f"config: field 'data.extra_tests': two test splits are named {name!r} ({path})")
         out[name] = path
@@ -392,11 +397,13 @@ def test_splits(cfg: Config) -> dict[str, str]:
 
 def resolve_data_paths(cfg: Config) -> None:
     """Make data paths absolute so a run directory works from any working directory."""
-    absolute = {name: str(Path(v).expanduser().resolve()) for name, v in data_paths(cfg).items()}
-    for name, v in absolute.items():
+    def absolute(v: str) -> str:
+        return str(Path(v).expanduser().resolve())
+
+    for name, v in data_paths(cfg).items():
         if not name.startswith("extra_tests."):
-            setattr(cfg.data, name, v)
-    cfg.data.extra_tests = [absolute[f"extra_tests.{i}"] for i in range(len(cfg.data.extra_tests))]
+            setattr(cfg.data, name, absolute(v))
+    cfg.data.extra_tests = [absolute(v) for v in cfg.data.extra_tests]
 
 
 def dump_config(cfg: Config) -> str:

@@ -59,8 +59,7 @@ def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb:
             if duration > max_minutes * 60:
                 raise gr.Error(f"The video is {duration / 60:.1f} min long; this demo accepts up to {max_minutes:g} min.")
             if video_path not in cache:
-                cache[video_path] = predictor.encode_video(p, fps=predictor.time.fps,
-                                                           frames_per_row=predictor.time.frames_per_row)
+                cache[video_path] = predictor.encode_video(p)  # in the checkpoint's own time convention
             result = predictor.predict(query.strip(), cache[video_path], topk=topk, return_attention=True)
         except InputError as e:
             raise gr.Error(str(e)) from None

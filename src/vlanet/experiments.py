@@ -154,7 +154,7 @@ def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | N
 def run_table(name: str, data_config: str | None, out: str | Path, overrides: list[str], progress: bool = True,
               log=print, seeds: int = 1) -> str:
     """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``)."""
-    from vlanet.config import dump_config, load_config, test_splits
+    from vlanet.config import dump_config, load_config, split_name, test_splits
     from vlanet.io import atomic_write_text
 
     if name not in TABLES:
@@ -167,7 +167,8 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "
                          f"eval.protocol={base.eval.protocol} (use e.g. configs/didemo_sim.yaml for table2)")
-    splits = list(test_splits(base)) or ["test"]
+    names = test_splits(base)
+    splits = list(names) or ["test"]
     beds: dict[str, Any] = {}
     results: dict[str, list] = {s: [] for s in splits}
     done: dict[str, tuple[str, dict[str, Result]]] = {}  # resolved config -> (first row, its results)
@@ -196,9 +197,8 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             metrics = evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)
             results[s].append((row.label, Result([metrics]), row.paper, "control"))
     title = spec["title"] + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
-    names = test_splits(base)
     val = base.train.select_metric if spec.get("val") else None
-    text = "\n".join(markdown_table(title + (f", test split {Path(names[s]).name.split('.')[0]}" if len(splits) > 1 else ""),
+    text = "\n".join(markdown_table(title + (f", test split {split_name(names[s])}" if len(splits) > 1 else ""),
                                     spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
     return text
@@ -210,17 +210,18 @@ def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Pat
     res = {s: Result([], []) for s in splits}
     seconds, cached = 0.0, 0
     for k in range(seeds):
-        run = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"],
-                         out / row.slug / f"seed{k}", progress, log)
+        run_dir = out / row.slug / f"seed{k}"
+        run = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"], run_dir, progress, log)
+        val = chosen_val(run_dir)
         for s in splits:
             part = run if s == "test" else (run.get("extra_tests") or {}).get(s)
             if part is None or part.get("test") is None:
-                raise InputError(f"{out / row.slug / f'seed{k}'}/result.json: no metrics for test split {s!r}")
+                raise InputError(f"{run_dir / 'result.json'}: no metrics for test split {s!r}")
             res[s].runs.append(part["test"])
             if part.get("language_gain") is not None:
                 res[s].gains.append(part["language_gain"])
-            if (v := chosen_val(out / row.slug / f"seed{k}")) is not None:
-                res[s].vals.append(v)
+            if val is not None:
+                res[s].vals.append(val)
         seconds += run.get("seconds", 0)
         cached += int(run.get("cached", False))
     note = f"{seeds} seed(s), {seconds:.0f} s" + (f" ({cached} cached run(s))" if cached else "")

@@ -28,16 +28,16 @@ def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_thresh
     best score, so it never takes two of the top-k places."""
     windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
     scores = np.asarray(scores, dtype=np.float64)
+    rounded = [(round(s, 4), round(e, 4)) for s, e in windows.tolist()]  # as written, and the duplicate key
     seen: set[tuple[float, float]] = set()
     first = []
     for j in np.argsort(-scores, kind="stable"):
-        key = (round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4))
-        if key not in seen:
-            seen.add(key)
+        if rounded[j] not in seen:
+            seen.add(rounded[j])
             first.append(j)
     first = np.asarray(first, dtype=np.int64)
     keep = first[nms(windows[first], scores[first], nms_threshold, topk)] if len(first) else first
-    wins = [[round(float(windows[j, 0]), 4), round(float(windows[j, 1]), 4), float(scores[j])] for j in keep]
+    wins = [[*rounded[j], float(scores[j])] for j in keep]
     return {"qid": q.qid, "query": q.query, "vid": q.vid, "duration": q.duration, "pred_relevant_windows": wins}
 
 

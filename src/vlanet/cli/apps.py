@@ -31,8 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("run: --topk must be >= 1")
     check_outputs({"--plot": args.plot}, {"VIDEO": args.video, "--queries": args.queries})
     p = Predictor.from_pretrained(args.checkpoint, args.device)
-    video = p.encode_video(args.video, fps=p.time.fps, frames_per_row=p.time.frames_per_row, weights=args.weights,
-                           progress=not args.quiet)
+    video = p.encode_video(args.video, weights=args.weights, progress=not args.quiet)  # the checkpoint's fps
     results = [p.predict(q, video, topk=args.topk, return_attention=bool(args.plot)) for q in queries]
     if args.plot:
         from vlanet.viz import plot_prediction

@@ -39,7 +39,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vlanet.config import load_config, resolve_data_paths
-    from vlanet.eval.controls import gain_key, language_gain
+    from vlanet.eval.controls import gain_key
     from vlanet.train.loop import protocol_for, train
 
     config_and_overrides(args)
@@ -76,12 +76,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports
-    gain = language_gain(res.test, res.test_shuffled, cfg.eval.protocol)
-    splits = {"test": {"test": res.test, "test_shuffled": res.test_shuffled, "random": res.random,
-                       "language_gain": gain}} if res.test is not None else {}
     label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON only
-    for name, m in {**splits, **res.extra}.items():
+    for name, m in res.parts().items():
         print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "
               f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n", file=out)
         print(metrics_table({"Random (same proposals, same NMS)": m["random"], label: m["test"],
@@ -91,7 +88,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"\nrun directory: {res.run_dir}", file=out)
     if args.json:
         print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
-                          "test_shuffled": res.test_shuffled, "language_gain": gain, "extra_tests": res.extra}))
+                          "test_shuffled": res.test_shuffled, "language_gain": res.language_gain,
+                          "extra_tests": res.extra}))
     return 0
 
 

@@ -6,10 +6,9 @@ and ``vlanet experiment`` take their blind rows from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from vlanet.config import Config, test_splits
+from vlanet.config import Config, split_name, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.features import FeatureStore, open_store
@@ -42,7 +41,7 @@ def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
             raise InputError("the synthetic dataset has train and test splits only")
         return Bed(syn.splits["train"], syn.splits["test"], syn.store, syn.time, syn.simulator)
     tests = test_splits(cfg)
-    by_stem = {Path(p).name.split(".")[0]: p for p in tests.values()}  # data.test also by its stem
+    by_stem = {split_name(p): p for p in tests.values()}  # data.test also by its stem
     path = cfg.data.val if split == "val" else tests.get(split) or by_stem.get(split, "")
     if not path:
         if split in ("val", "test"):

@@ -36,7 +36,9 @@ class VLANet(Encoders):
         """Run Eqs. (3)-(13) on pairs (video_idx[p], query_idx[p]); indices are (P,) long tensors."""
         bv, k, n_scales, d = video.proposals.shape
         table = video.proposals.reshape(-1, d)  # every proposal of the batch, one row each
-        scores = selection_scores(video.proposals, video.mask, query.last, video_idx, query_idx)  # Eq. (3)
+        scores = None  # Eq. (3), needed to select surrogates, and in training for train.selection_weight
+        if self.cfg.surrogate or self.training:
+            scores = selection_scores(video.proposals, video.mask, query.last, video_idx, query_idx)
         selection = scores.flatten(1).amax(1) if self.training else None
         if self.cfg.surrogate:  # Eqs. (3)-(6): s_k is window k*L + l'_k of the pair's video
             best = scores.detach().argmax(-1)  # Eq. (4)

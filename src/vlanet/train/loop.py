@@ -171,7 +171,14 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     test_shuffled: dict[str, float] | None = None  # the shuffled-query control (eval/controls.py)
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data.extra_tests: the same, by name
+    language_gain: float | None = None  # test minus test_shuffled at eval/controls.gain_key
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data.extra_tests: score_split's part, by name
+
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """Every test split's part (test, test_shuffled, random, language_gain), ``test`` first."""
+        main = {"test": {"test": self.test, "test_shuffled": self.test_shuffled, "random": self.random,
+                         "language_gain": self.language_gain}} if self.test is not None else {}
+        return {**main, **self.extra}
 
 
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
@@ -314,25 +321,23 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
     if splits.test is not None or splits.extra:
         best_model, _, _, _ = load_model(ck / "best", device)
         if splits.test is not None:
-            result.test, result.test_shuffled, result.random = score_split(best_model, splits.test, cfg, device, protocol)
-        for name, ds in splits.extra.items():
-            true, shuffled, random = score_split(best_model, ds, cfg, device, protocol)
-            result.extra[name] = {"test": true, "test_shuffled": shuffled, "random": random,
-                                  "language_gain": language_gain(true, shuffled, cfg.eval.protocol)}
+            part = score_split(best_model, splits.test, cfg, device, protocol)
+            result.test, result.test_shuffled, result.random, result.language_gain = (
+                part["test"], part["test_shuffled"], part["random"], part["language_gain"])
+        result.extra = {name: score_split(best_model, ds, cfg, device, protocol) for name, ds in splits.extra.items()}
     result.seconds = time.perf_counter() - t_start
     atomic_write_text(run / "result.json", json.dumps(
         {"run_dir": str(run), "model": cfg.model.name, "seed": tcfg.seed, "test": result.test,
-         "test_shuffled": result.test_shuffled,
-         "language_gain": language_gain(result.test, result.test_shuffled, cfg.eval.protocol),
-         "random": result.random, "extra_tests": result.extra, "seconds": round(result.seconds, 1),
+         "test_shuffled": result.test_shuffled, "language_gain": result.language_gain, "random": result.random, "extra_tests": result.extra, "seconds": round(result.seconds, 1),
          "protocol": protocol.describe()}, indent=1))
     return result
 
 
 def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol
-                ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    """A test split's metrics with the true queries, with the shuffled-query control
-    (eval/controls.py) and for the random baseline on the same proposals."""
+                ) -> dict[str, Any]:
+    """A test split's part of result.json: metrics with the true queries (``test``), with the
+    shuffled-query control (``test_shuffled``, eval/controls.py), for the random baseline on the
+    same proposals (``random``), and the ``language_gain``."""
     tp = predict_dataset(model, ds, cfg.eval, device, num_workers=cfg.train.num_workers)
     true = evaluate_rows(tp.rows, ds.queries, protocol, ds.name)
     shuffled = shuffled_dataset(ds)
@@ -340,4 +345,5 @@ def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: 
     control = evaluate_rows(sp.rows, shuffled.queries, protocol, f"{ds.name}, shuffled queries")
     random = evaluate_rows(random_predictions(ds, cfg.eval, cfg.train.seed), ds.queries, protocol,
                            f"{ds.name}, random baseline")
-    return true, control, random
+    return {"test": true, "test_shuffled": control, "random": random,
+            "language_gain": language_gain(true, control, cfg.eval.protocol)}
