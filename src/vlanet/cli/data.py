@@ -113,13 +113,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--gt", nargs="+", required=True, help="ground-truth JSONL files (e.g. train and test)")
     sm.add_argument("--out", required=True, help="HDF5 file to write")
     sm.add_argument("--word-vectors", help="word vectors; when given, part of each word's appearance follows them")
-    from vlanet.data.simulate import SIM_HELP, SimulationSpec
+    from vlanet.data.simulate import FILL_POSITIONS, SIM_HELP, SimulationSpec
 
     for f in dataclasses.fields(SimulationSpec):
         opt = "--" + f.name.replace("_", "-")
         if f.name in ("dtype", "fill_positions"):
             sm.add_argument(opt, default=f.default, choices={"dtype": ["float32", "float16"],
-                                                              "fill_positions": ["all", "split"]}[f.name],
+                                                              "fill_positions": list(FILL_POSITIONS)}[f.name],
                             help=f"{SIM_HELP[f.name]}")
         else:
             sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]}")

@@ -67,6 +67,9 @@ some another up down out off over begins starts start begin starting beginning c
 there this that again back around through while other one two""".split())
 
 
+FILL_POSITIONS = ("all", "split", "train")
+
+
 @dataclass
 class SimulationSpec:
     dim: int = 4096  # C3D fc6/fc7 width
@@ -86,9 +89,11 @@ class SimulationSpec:
     jitter_s: float = 1.0  # std (s) of each event edge against the annotation
     merge_iou: float = 0.5  # queries of a video overlapping at this IoU are one event
     # Where undescribed actions are placed: 'all' draws from the moment positions of every input
-    # file, 'split' from those of the video's own file (split).  They agree where the splits share
-    # one position distribution (Charades-STA, DiDeMo); Charades-CD's test_ood does not, so its bed
-    # uses 'split' (under 'all', fills in train-like positions tell a blind probe where moments are).
+    # file, 'split' from those of the video's own file, 'train' from those of the first file (the
+    # training split).  They agree where the splits share one position distribution (Charades-STA,
+    # DiDeMo).  Charades-CD's test_ood does not: its bed uses 'train', so a video's undescribed
+    # activity sits where activity usually is and only the described moment is out of place
+    # (docs/TESTBEDS.md measures all three).
     fill_positions: str = "all"
     dtype: str = "float32"  # float32 | float16 (half the disk)
     # Defaults: signal, fill and swaps were set with the oracles of `vlanet data calibrate` on the
@@ -107,8 +112,9 @@ class SimulationSpec:
             v = getattr(self, name)
             if not (math.isfinite(v) and 0 <= v <= 1):
                 raise InputError(f"simulate: {name} must be in [0, 1], got {v!r}")
-        if self.fill_positions not in ("all", "split"):
-            raise InputError(f"simulate: fill_positions must be all or split, got {self.fill_positions!r}")
+        if self.fill_positions not in FILL_POSITIONS:
+            raise InputError(f"simulate: fill_positions must be one of {', '.join(FILL_POSITIONS)}, "
+                             f"got {self.fill_positions!r}")
         if not (math.isfinite(self.smoothness) and 0 <= self.smoothness < 1):
             raise InputError(f"simulate: smoothness must be in [0, 1), got {self.smoothness!r}")
 
@@ -125,7 +131,8 @@ SIM_HELP = {
     "swaps": "probability that a described event gets its two swap distractors",
     "jitter_s": "std in seconds of each event edge against its annotation",
     "merge_iou": "overlapping queries of a video at this IoU are one event", "dtype": "stored dtype",
-    "fill_positions": "undescribed actions at the moment positions of every file (all) or of the video's own file (split)",
+    "fill_positions": "undescribed actions at the moment positions of every file (all), of the video's own file "
+                      "(split) or of the first file, the training split (train)",
 }
 
 
@@ -395,8 +402,8 @@ class Simulator:
     def __init__(self, queries: list[Query], spec: SimulationSpec, words: WordVectors | None = None,
                  time: TimeConvention | None = None, canon: dict[str, str] | None = None,
                  splits: list[list[Query]] | None = None):
-        """``splits``: the queries by input file, for ``spec.fill_positions='split'`` (a video
-        belongs to the first file that lists it)."""
+        """``splits``: the queries by input file, for ``spec.fill_positions`` split or train (a
+        video belongs to the first file that lists it; the first file is the training split)."""
         spec.check()
         self.spec = spec
         self.time = time or TimeConvention("fps", 24.0, 16)
@@ -406,12 +413,14 @@ class Simulator:
         self.pools = Pools.from_queries(queries, canon)
         self.app = Appearance(spec, [q.query for q in queries], words, canon)
         self.proj = projection(spec)
-        self.own_positions: dict[str, np.ndarray] = {}  # fill_positions=split: video -> its split's
-        if spec.fill_positions == "split":
+        self.own_positions: dict[str, np.ndarray] = {}  # fill_positions split/train: video -> positions
+        if spec.fill_positions != "all":
             if not splits:
-                raise InputError("simulate: fill_positions=split needs the queries by split (one --gt file each)")
+                raise InputError(f"simulate: fill_positions={spec.fill_positions} needs the queries by split "
+                                 "(one --gt file each, the training split first)")
+            train = Pools.positions_of(splits[0])
             for split in splits:
-                pos = Pools.positions_of(split)
+                pos = Pools.positions_of(split) if spec.fill_positions == "split" else train
                 for q in split:
                     self.own_positions.setdefault(q.vid, pos)
 
