@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,14 @@ def carve_validation(queries: list[Query], fraction: float, seed: int) -> tuple[
     n_val = max(1, int(round(len(vids) * fraction)))
     val_vids = set(rng.permutation(vids)[:n_val].tolist())
     return [q for q in queries if q.vid not in val_vids], [q for q in queries if q.vid in val_vids]
+
+
+def video_subset(queries: list[Query], fraction: float) -> list[Query]:
+    """The queries of a ``fraction`` of the videos, chosen by a hash of the video id: the same
+    videos for every run, seed and model, and a video is in or out whatever split lists it."""
+    if fraction >= 1.0:
+        return queries
+    return [q for q in queries if zlib.crc32(q.vid.encode()) / 2**32 < fraction]
 
 
 def synthetic_spec(cfg: Config) -> SyntheticSpec:
@@ -79,6 +88,7 @@ def load_splits(cfg: Config, need: tuple[str, ...] = ("train", "val", "test"),
             table = load_word_vectors(cfg.data.word_vectors, vocab, cfg.data.word_dim)
         else:
             table = words
+    raw = {split: video_subset(qs, cfg.data.video_fraction) for split, qs in raw.items()}
     longest = max((q.duration for qs in raw.values() for q in qs), default=0.0)
     if raw and min(spec.windows_s) > max(longest, spec.span_s) + 1e-6:
         raise InputError(f"config: field 'model.window_frames': the smallest window ({min(spec.windows_s):g} s) is "

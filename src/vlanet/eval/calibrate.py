@@ -12,6 +12,7 @@ from vlanet.config import Config, split_name, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.features import FeatureStore, open_store
+from vlanet.data.loading import video_subset
 from vlanet.data.timing import TimeConvention, convention_from
 from vlanet.errors import InputError
 from vlanet.eval import probes
@@ -39,7 +40,9 @@ def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
         syn = generate(synthetic_spec(cfg))
         if split != "test":
             raise InputError("the synthetic dataset has train and test splits only")
-        return Bed(syn.splits["train"], syn.splits["test"], syn.store, syn.time, syn.simulator)
+        frac = cfg.data.video_fraction
+        return Bed(video_subset(syn.splits["train"], frac), video_subset(syn.splits["test"], frac), syn.store,
+                   syn.time, syn.simulator)
     tests = test_splits(cfg)
     by_stem = {split_name(p): p for p in tests.values()}  # data.test also by its stem
     path = cfg.data.val if split == "val" else tests.get(split) or by_stem.get(split, "")
@@ -47,8 +50,8 @@ def load_bed(cfg: Config, split: str = "test", features: bool = True) -> Bed:
         if split in ("val", "test"):
             raise InputError(f"config: field 'data.{split}' is required for the controls")
         raise InputError(f"config: no test split named {split!r} (test splits: {', '.join(tests) or 'none'})")
-    test = read_ground_truth(path)
-    train = read_ground_truth(cfg.data.train) if cfg.data.train else []
+    test = video_subset(read_ground_truth(path), cfg.data.video_fraction)
+    train = video_subset(read_ground_truth(cfg.data.train), cfg.data.video_fraction) if cfg.data.train else []
     if not features:
         return Bed(train, test, None, None, None)
     if not cfg.data.features:
