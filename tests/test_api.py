@@ -25,7 +25,6 @@ def run(tmp_path_factory):
 
 def test_explain_returns_the_attention_of_one_query_and_its_ground_truth(run):
     from vlanet import Predictor
-
     from vlanet.data.loading import load_splits
 
     p = Predictor.from_pretrained(run)

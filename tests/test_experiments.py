@@ -39,7 +39,7 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
     rows = table_rows((out / "table1.md").read_text())
     assert r.stdout.strip().splitlines()[0] in (out / "table1.md").read_text()
     for label in ("Random", "Prior (blind)", "Saliency (blind)", "Linear probe (blind)", "Oracle (best proposal)",
-                  "TGA", "VLANet"):
+                  "TGA", "VLANet, paper's loss (selection term 0)", "VLANet"):
         assert label in rows, label
         float(rows[label][1])  # R@1,IoU=0.5 is a number
     for model in ("TGA", "VLANet"):  # the language gain column: true minus shuffled queries
@@ -57,6 +57,11 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
     assert "cached run" in rows2["VLANet"][-1] and "cached run" in rows2["TGA"][-1]
     assert rows2["VLANet"][:6] == rows["VLANet"][:6]
     assert time.perf_counter() - t < 60
+    # a changed setting never reuses a run trained without it: refused, naming the field
+    stale = vlanet("experiment", "table1", "--out", out, "--quiet", *TINY, "model.dropout=0.3")
+    assert stale.returncode == 2 and len(stale.stderr.strip().splitlines()) == 1, stale.stderr
+    assert "another configuration: model.dropout" in stale.stderr and "tga" in stale.stderr
+    assert rows2 == table_rows((out / "table1.md").read_text())  # the table is untouched
     # compare builds a table from the finished runs
     c = vlanet("compare", out / "tga" / "seed0", out / "vlanet" / "seed0")
     assert c.returncode == 0 and "tga/seed0" in c.stdout and "vlanet/seed0" in c.stdout
@@ -82,7 +87,7 @@ def test_table3_runs_an_identical_configuration_once(tmp_path):
     r = vlanet("experiment", "table3", "--out", out, "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
     rows = table_rows((out / "table3.md").read_text())
-    assert len(rows) == 11
+    assert len(rows) == 12
     # the default config has stride 8 and windows (176, 208, 240): the full model is that row
     assert "same run as 'stride 8, window (176, 208, 240)'" in rows["full model"][-1]
     assert rows["full model"][:6] == rows["stride 8, window (176, 208, 240)"][:6]
@@ -112,7 +117,8 @@ def test_charades_cd_table_scores_every_test_split_of_one_run(tmp_path):
     first, second = table_rows(blocks[0]), table_rows(blocks[1])
     assert first.keys() == second.keys() >= {"Random", "Prior (blind)", "Linear probe (blind)", "TGA", "VLANet"}
     assert first == second
-    assert sorted(p.name for p in out.iterdir()) == ["charades-cd.md", "tga", "vlanet"]  # one run per model row
+    assert sorted(p.name for p in out.iterdir()) == ["charades-cd.md", "tga", "vlanet",
+                                                    "vlanet-paper-s-loss-selection-term-0"]  # one run per model row
     c = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "ood")
     assert c.returncode == 0, c.stderr
     n = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "nope")

@@ -106,8 +106,9 @@ class TrainConfig:
     negative_groups: int = 1
     negative_reduce: str = "mean"  # mean | max (hardest negative)
     # > 0: add this times Eq. (14)'s hinge on the pairs' best Eq. (3) score max_kl p . w_M, a weak
-    # contrastive term that trains surrogate selection (0 = the paper's loss alone)
-    selection_weight: float = 0.0
+    # contrastive term that trains surrogate selection (0 = the paper's loss alone; 0.5 chosen on
+    # validation, docs/CHOICES.md)
+    selection_weight: float = 0.5
     select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint
     device: str = "cpu"  # cpu | cuda | auto
     # none: float32 throughout.  bf16: the training forward under torch.autocast(bfloat16) (matmuls

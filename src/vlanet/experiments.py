@@ -25,6 +25,10 @@ from vlanet.errors import InputError
 
 CHARADES_KEYS = ["R@1,IoU=0.3", "R@1,IoU=0.5", "R@1,IoU=0.7", "R@5,IoU=0.3", "R@5,IoU=0.5", "R@5,IoU=0.7"]
 DIDEMO_KEYS = ["R@1", "R@5", "mIoU"]
+# The paper's training loss alone; the default VLANet adds the selection term (train.selection_weight)
+PAPER_LOSS = "VLANet, paper's loss (selection term 0)"
+# Fields that change how a run is executed, not what it computes: a cached run may differ in them
+RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload"}
 
 
 @dataclass
@@ -49,6 +53,7 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Linear probe (blind)", "probe"),
             Row("Oracle (best proposal)", "oracle"),
             Row("TGA", "train", ["model.name=tga"], paper=[32.14, 19.94, 8.84, 86.58, 65.52, 33.51]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
             Row("VLANet", "train", [], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
         ],
     },
@@ -61,6 +66,7 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Linear probe (blind)", "probe"),
             Row("Oracle (best proposal)", "oracle"),
             Row("TGA", "train", ["model.name=tga"]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"]),
             Row("VLANet", "train", []),
         ],
     },
@@ -71,8 +77,8 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Random", "random"),
             Row("Prior (blind)", "prior"),
             Row("Linear probe (blind)", "probe"),
-            Row("argmax, untrained (paper)", "train", []),
-            Row("straight-through selection", "train", ["model.selection=straight-through"]),
+            Row("argmax, untrained (paper)", "train", ["train.selection_weight=0"]),
+            Row("straight-through selection", "train", ["model.selection=straight-through", "train.selection_weight=0"]),
             Row("contrastive selection term 0.5", "train", ["train.selection_weight=0.5"]),
         ],
     },
@@ -85,6 +91,7 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("Saliency (blind)", "saliency"),
             Row("Linear probe (blind)", "probe"),
             Row("TGA", "train", ["model.name=tga"], paper=[12.19, 39.74, 24.92]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"], paper=[19.32, 65.68, 25.33]),
             Row("VLANet", "train", [], paper=[19.32, 65.68, 25.33]),
             Row("VLANet w/o surrogate (ours)", "train", ["model.surrogate=false"]),
         ],
@@ -102,6 +109,8 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("w/o surrogate", "train", ["model.surrogate=false"], [35.81, 25.30, 12.26, 80.61, 64.57, 31.31]),
             Row("cascade steps 1 (ours)", "train", ["model.cascade_steps=1"]),
             Row("literal Eq. 8 scale (ours: the trap)", "train", ["model.attention_scale=none"]),
+            Row("full model, paper's loss (selection term 0)", "train", ["train.selection_weight=0"],
+                [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
             Row("full model", "train", [], [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
         ],
     },
@@ -172,6 +181,9 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     beds: dict[str, Any] = {}
     results: dict[str, list] = {s: [] for s in splits}
     done: dict[str, tuple[str, dict[str, Result]]] = {}  # resolved config -> (first row, its results)
+    for row in (r for r in spec["rows"] if r.kind == "train"):  # stale runs refused before any work
+        for k in range(seeds):
+            _wanted_config(data_config, [*overrides, *row.overrides, f"train.seed={k}"], out / row.slug / f"seed{k}")
     for row in spec["rows"]:
         key = dump_config(load_config(data_config, [*overrides, *row.overrides])) if row.kind == "train" else None
         if key in done:  # e.g. Table 3's "full model" is its "stride 8" row when the config has stride 8
@@ -232,23 +244,52 @@ def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Pat
     """One finished run's result.json, training or resuming it first where needed."""
     from vlanet.config import load_config
 
+    want = _wanted_config(data_config, overrides, run)
     result_file = run / "result.json"
     if result_file.is_file():
         return {**read_result(result_file), "cached": True}
-    from vlanet.config import resolve_data_paths
     from vlanet.train.loop import train
 
     resume = (run / "checkpoints" / "last").exists()
-    if resume:
-        cfg = load_config(run / "config.yaml")
-    else:
-        cfg = load_config(data_config, overrides)
-        resolve_data_paths(cfg)
+    cfg = load_config(run / "config.yaml") if resume else want
     log(f"  {run}")
     train(cfg, run, resume=resume, progress=progress)
     if json.loads(result_file.read_text()).get("test") is None:
         raise InputError(f"{data_config}: the config has no test split (data.test)")
     return read_result(result_file)
+
+
+def _wanted_config(data_config: str | None, overrides: list[str], run: Path):
+    """The resolved config a run should have; a cached or interrupted run there must match it."""
+    from vlanet.config import load_config, resolve_data_paths
+
+    want = load_config(data_config, overrides)
+    resolve_data_paths(want)
+    if (run / "result.json").is_file() or (run / "checkpoints" / "last").exists():
+        check_same_config(run, want)
+    return want
+
+
+def check_same_config(run: Path, want) -> None:
+    """A cached or resumed run must have been trained with the configuration asked for now (a
+    changed default or override would otherwise reuse a stale run); one line naming the fields."""
+    from vlanet.config import load_config
+
+    if not (run / "config.yaml").is_file():
+        raise InputError(f"{run}: holds a run without its config.yaml; remove it or choose another --out")
+    have, wanted = load_config(run / "config.yaml").to_dict(), want.to_dict()
+    diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
+            if f"{sec}.{k}" not in RUNTIME_FIELDS and have.get(sec, {}).get(k) != v]
+    if diff:
+        shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
+        more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""
+        raise InputError(f"{run}: was trained with another configuration: {shown}{more}; "
+                         "remove it or choose another --out")
+
+
+def _get(d: dict, dotted: str) -> Any:
+    sec, key = dotted.split(".", 1)
+    return d.get(sec, {}).get(key)
 
 
 def chosen_val(run: Path) -> float | None:
