@@ -357,9 +357,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         p = config_path(path)
         text = read_text(p, "config file")
         try:
-            raw = yaml.safe_load(text) or {}
+            raw = yaml.safe_load(text)
         except (yaml.YAMLError, ValueError) as e:
             raise InputError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if raw is None:
+            raise InputError(f"{p}: the config file has no settings (give none to use the defaults)")
     cfg = config_from_dict(raw, str(path) if path else "config")
     for item in overrides or []:
         apply_override(cfg, item)

@@ -164,7 +164,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
               log=print, seeds: int = 1) -> str:
     """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``)."""
     from vlanet.config import dump_config, load_config, split_name, test_splits
-    from vlanet.io import atomic_write_text
+    from vlanet.io import atomic_write_text, check_output_dir
 
     if name not in TABLES:
         raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
@@ -172,6 +172,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
         raise InputError(f"--seeds must be >= 1, got {seeds}")
     spec = TABLES[name]
     out = Path(out)
+    check_output_dir(out, "--out")
     base = load_config(data_config, overrides)
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "

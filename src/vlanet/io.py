@@ -61,7 +61,29 @@ def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str |
             raise InputError(f"{name} {p}: is also {seen[p]}; refusing to overwrite it (choose another path)")
         if p.is_dir():
             raise InputError(f"{name} {p}: is a directory; give a file path")
+        require_folder_parent(p, name)
         seen[p] = name
+
+
+def check_output_dir(path: str | Path, name: str) -> None:
+    """Refuse, before any work, a folder output that is an existing file or sits under one."""
+    from vlanet.errors import InputError
+
+    p = Path(path).expanduser().resolve()
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{name} {p}: is a file, not a directory")
+    require_folder_parent(p, name)
+
+
+def require_folder_parent(path: Path, name: str) -> None:
+    """The nearest existing ancestor of an output path must be a directory, not a file."""
+    from vlanet.errors import InputError
+
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{name} {path}: {parent} is a file, not a directory")
+            return
 
 
 @contextmanager

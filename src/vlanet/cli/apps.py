@@ -18,13 +18,15 @@ from vlanet.io import check_outputs
 
 def cmd_run(args: argparse.Namespace) -> int:
     from vlanet.api import Predictor
+    from vlanet.readers import read_text, require_file
 
+    require_file(args.video, "video file")
     queries = list(args.query or [])
     if args.queries:
-        qf = Path(args.queries)
-        if not qf.is_file():
-            raise InputError(f"{qf}: queries file not found")
-        queries += [line.strip() for line in qf.read_text(encoding="utf-8").splitlines() if line.strip()]
+        found = [line.strip() for line in read_text(args.queries, "queries file").splitlines() if line.strip()]
+        if not found:
+            raise InputError(f"{args.queries}: no sentence in the queries file (one per line)")
+        queries += found
     if not queries:
         raise InputError("run: give a QUERY or --queries FILE (one sentence per line)")
     if args.topk < 1:

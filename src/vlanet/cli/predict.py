@@ -90,7 +90,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         raise InputError(f"baseline: no ground truth for split '{args.split}' (give --gt or set data.{args.split})")
     if args.kind == "prior" and cfg.data.source != "synthetic" and not cfg.data.train:
         raise InputError("baseline prior: needs the train split (give --train or set data.train)")
-    check_outputs({"--out": args.out}, data_inputs(cfg))
+    check_outputs({"--out": args.out}, {"--data": args.data, **data_inputs(cfg)})
     bed = load_bed(cfg, args.split, features=args.kind not in GRID_KINDS)
     rows = control_rows(args.kind, cfg, bed)
     write_jsonl(args.out, rows.values())

@@ -127,6 +127,10 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
                 parts = line.rstrip("\n").rstrip(" ").split(" ")
                 if dim == 0:
                     dim = len(parts) - 1
+                    try:  # the first line is checked whatever its word: a file that is not GloVe says so
+                        np.asarray(parts[1:], dtype=np.float32)
+                    except ValueError:
+                        dim = 0
                     if dim < 1:
                         raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')")
                 if len(parts) < dim + 1:
@@ -150,6 +154,8 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
         raise InputError(f"{p}: unreadable ({e})") from None
     if dim == 0:
         raise InputError(f"{p}: empty word-vector file")
+    if not rows and keep:
+        raise InputError(f"{p}: none of the {len(keep)} words of the queries is in this word-vector file")
     vectors = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
     try:
         from vlanet.io import atomic_write, atomic_write_text
