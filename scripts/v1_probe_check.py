@@ -3,7 +3,7 @@
     git worktree add /tmp/v1 6577597
     python scripts/v1_probe_check.py /tmp/v1
 
-Renders the same subsets as tests/test_testbeds.py with the v1 simulator of that checkout and
+Renders the same subsets as tests/data/test_testbeds.py with the v1 simulator of that checkout and
 prints prior, saliency and linear probe (R@1,IoU=0.5; DiDeMo R@1).  For the synthetic default
 of v1, run `vlanet data synthetic --out DIR` in that checkout and `vlanet data calibrate
 DIR/config.yaml` here.

@@ -1,6 +1,6 @@
 """The layout rules of docs/ARCHITECTURE.md, checked on the source: no import cycle anywhere in
 src/vlanet (imports inside functions count too), the library never imports the command line,
-and every command module stays thin."""
+and every command module stays thin; the tests mirror the packages."""
 
 from __future__ import annotations
 
@@ -79,3 +79,15 @@ def test_command_modules_are_thin():
 
 def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_tests_mirror_the_packages():
+    """Each subpackage of src/vlanet has a test folder of the same name holding its tests, and
+    no test file of a subpackage's modules sits at the top of tests/."""
+    tests = Path(__file__).resolve().parent
+    packages = sorted(p.name for p in (SRC / "vlanet").iterdir() if (p / "__init__.py").is_file())
+    for pkg in packages:
+        assert list((tests / pkg).glob("test_*.py")), f"tests/{pkg}/ has no tests for src/vlanet/{pkg}/"
+    top = {p.stem.removeprefix("test_") for p in tests.glob("test_*.py")}
+    misplaced = sorted(f"tests/test_{pkg}_*.py" for pkg in packages if any(t.startswith(pkg + "_") for t in top))
+    assert not misplaced, f"move these into their package's folder: {misplaced}"

@@ -24,7 +24,7 @@ Two implementations of the same function:
   Eq. (13) (v_comp = sum_k cv_k V0_k is linear too); the cascade itself then works on (P, K, M) tensors and the
   (P, K) scales instead of rescaled (P, K, D) copies of the video.  V0 is given as rows of a
   table (the batch's proposals) and an index, so the projections are done once per proposal
-  and once per sentence, never per pair.  tests/test_model.py checks the two agree.
+  and once per sentence, never per pair.  tests/model/test_network.py checks the two agree.
 """
 
 from __future__ import annotations

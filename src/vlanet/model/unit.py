@@ -3,7 +3,7 @@ is a unit vector; padded ones are zero vectors (the rest of the model relies on 
 
 ``unit_rows`` is ``F.normalize(x, dim=-1) * mask`` with its own gradient: the projection onto
 the tangent plane, (g - y <g, y>) / |x|, in three passes over x where autograd's chain of
-norm, clamp, division and mask takes about ten (docs/PERFORMANCE.md; tests/test_model.py checks
+norm, clamp, division and mask takes about ten (docs/PERFORMANCE.md; tests/model/test_network.py checks
 both against each other).
 """
 

@@ -69,7 +69,7 @@ class VLANet(Encoders):
         one 194-s video (K = 561) among 30-s ones (K = 69) every pair would pay 561^2.  Pairs are
         sorted by their last valid element; a new group starts where a pair is shorter than
         ``PAIR_GROUP_RATIO`` times its group's longest.  Padded elements are zero vectors under
-        a False mask, so cutting them changes no number (tests/test_model.py); the outputs are
+        a False mask, so cutting them changes no number (tests/model/test_network.py); the outputs are
         padded back to K and put back in pair order.
         """
         n_pairs, k = v_mask.shape

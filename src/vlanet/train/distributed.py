@@ -9,7 +9,7 @@ Sharding (see train/loop.py ``epoch_steps``): every rank builds the same global 
 [r * negative_groups, (r + 1) * negative_groups).  In-batch negatives (Eq. 14) are drawn inside
 a group, by a generator seeded from (seed, epoch, step, group), so a run on N ranks computes the
 same groups, the same negatives and, after DDP averages the gradients, the same update as one
-process with ``train.negative_groups = N`` (tests/test_distributed.py checks this).
+process with ``train.negative_groups = N`` (tests/train/test_distributed.py checks this).
 
 Rank 0 alone validates, writes checkpoints, metrics and logs; the others wait at a barrier.
 Resume works as in one process: every rank loads ``checkpoints/last``.
@@ -76,7 +76,7 @@ def teardown(info: DistInfo) -> None:
     Order matters with gloo: if a DDP Reducer holds the last reference to the process group, its
     destructor joins gloo's worker threads while holding the GIL, and a worker that is still
     freeing the tensors of the last collective waits for the GIL: the rank hangs at exit (1 run
-    in 2 to 4 on a loaded 2-core machine before this order; tests/test_distributed.py).  So the
+    in 2 to 4 on a loaded 2-core machine before this order; tests/train/test_distributed.py).  So the
     wrapper is collected first, while the group is still registered, and the last reference then
     goes with ``destroy_process_group``, whose binding releases the GIL.
     """

@@ -17,7 +17,7 @@ from vlanet.errors import InputError
 from vlanet.eval.evaluate import window_to_chunks
 from vlanet.predict import complete_order
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 GLOVE = "the 0.1 0.2 0.3\nperson 1 0 0\n. . . 0.5 0.5 0.5\ndoor 0 1 0\nopens 0 0 1\ndoor 9 9 9\n"
 
