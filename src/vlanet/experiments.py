@@ -29,6 +29,10 @@ DIDEMO_KEYS = ["R@1", "R@5", "mIoU"]
 PAPER_LOSS = "VLANet, paper's loss (selection term 0)"
 # Fields that change how a run is executed, not what it computes: a cached run may differ in them
 RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload"}
+# Defaults that changed after their field was added: a run whose config.yaml lacks the field was
+# trained with the former value.  (A field added later is absent from older runs and defaults to
+# the behaviour before it.)
+FORMER_DEFAULTS = {"train.selection_weight": 0.0}
 
 
 @dataclass
@@ -274,13 +278,20 @@ def _wanted_config(data_config: str | None, overrides: list[str], run: Path):
 def check_same_config(run: Path, want) -> None:
     """A cached or resumed run must have been trained with the configuration asked for now (a
     changed default or override would otherwise reuse a stale run); one line naming the fields."""
+    import yaml
+
     from vlanet.config import load_config
+    from vlanet.readers import read_text
 
     if not (run / "config.yaml").is_file():
         raise InputError(f"{run}: holds a run without its config.yaml; remove it or choose another --out")
-    have, wanted = load_config(run / "config.yaml").to_dict(), want.to_dict()
+    load_config(run / "config.yaml")  # a damaged file is refused by name
+    have, wanted = yaml.safe_load(read_text(run / "config.yaml")), want.to_dict()
+    for dotted, value in FORMER_DEFAULTS.items():
+        sec, key = dotted.split(".")
+        have.setdefault(sec, {}).setdefault(key, value)
     diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
-            if f"{sec}.{k}" not in RUNTIME_FIELDS and have.get(sec, {}).get(k) != v]
+            if f"{sec}.{k}" not in RUNTIME_FIELDS and k in (have.get(sec) or {}) and have[sec][k] != v]
     if diff:
         shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
         more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""

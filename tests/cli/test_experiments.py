@@ -140,3 +140,20 @@ def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
                         val="R@1,IoU=0.5")
     rows = table_rows(md)
     assert "val R@1,IoU=0.5" in md and rows["m"][:3] == ["32.50 ± 1.41", "40.00", "3.00"]
+
+
+def test_a_cached_run_is_compared_on_the_fields_it_recorded(tmp_path):
+    """A run from before a field existed matches on the fields it has; a field whose default
+    changed since (train.selection_weight) counts with its former value."""
+    from vlanet.config import load_config
+    from vlanet.errors import InputError
+    from vlanet.experiments import check_same_config
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model:\n  hidden_dim: 16\ntrain:\n  epochs: 2\n")
+    check_same_config(run, load_config(None, ["model.hidden_dim=16", "train.epochs=2", "train.selection_weight=0"]))
+    with pytest.raises(InputError, match=r"train.selection_weight \(0.0 there, 0.5 now\)"):
+        check_same_config(run, load_config(None, ["model.hidden_dim=16", "train.epochs=2"]))
+    with pytest.raises(InputError, match=r"model.hidden_dim \(16 there, 32 now\)"):
+        check_same_config(run, load_config(None, ["model.hidden_dim=32", "train.epochs=2", "train.selection_weight=0"]))
