@@ -46,3 +46,11 @@ def test_without_cross_attention_ranks_by_vla():
     cfg = load_config(None, ["model.cross_attention=false"])
     assert cfg.model.rank_by == "vla"
     assert isinstance(Config().model.window_frames, list)
+
+
+def test_tga_records_no_selection_term():
+    """TGA has no Eq. (3): its config says so, so its runs compare equal whatever the default."""
+    from vlanet.config import load_config
+
+    assert load_config(None, ["model.name=tga"]).train.selection_weight == 0.0
+    assert load_config(None, []).train.selection_weight == 0.5

@@ -294,6 +294,8 @@ def validate(cfg: Config, source: str = "config") -> Config:
         raise InputError(f"{source}: field 'data.val_fraction' must be in [0, 1); got {cfg.data.val_fraction}")
     if cfg.data.time_convention == "seconds" and cfg.data.seconds_per_row <= 0:
         raise InputError(f"{source}: field 'data.seconds_per_row' must be > 0 when data.time_convention=seconds")
+    if cfg.model.name == "tga":  # TGA has no Eq. (3) score to train: its config records no selection term
+        cfg.train.selection_weight = 0.0
     if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
         # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
         cfg.model.rank_by = "vla"
