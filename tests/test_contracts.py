@@ -194,7 +194,7 @@ def test_checkpoint_json(tmp_path_factory, doc):
                                                  '{"test": {"R@1": 1}, "extra_tests": {"ood": {}}}',
                                                  '{"test": {"R@1": 1}, "language_gain": "high"}'])))
 def test_result_json(tmp_path_factory, doc):
-    from vlanet.experiments import read_result
+    from vlanet.runs import read_result
 
     p = tmp_path_factory.mktemp("run") / "result.json"
     p.write_text(doc)

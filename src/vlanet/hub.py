@@ -74,7 +74,7 @@ def export(run: str | Path, out: str | Path) -> dict[str, Any]:
 def _result_of(run: Path) -> dict[str, Any] | None:
     if not (run / "result.json").is_file():
         return None
-    from vlanet.experiments import read_result
+    from vlanet.runs import read_result
 
     return read_result(run / "result.json")
 

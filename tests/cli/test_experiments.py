@@ -128,7 +128,8 @@ def test_charades_cd_table_scores_every_test_split_of_one_run(tmp_path):
 def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
     """Tables that decide defaults (``selection``) show each model's validation metric at the
     epoch it chose (the first best), read from metrics.jsonl; never a test number."""
-    from vlanet.experiments import Result, chosen_val, markdown_table
+    from vlanet.experiments import Result, markdown_table
+    from vlanet.runs import chosen_val
 
     run = tmp_path / "run"
     run.mkdir()
@@ -147,7 +148,7 @@ def test_a_cached_run_is_compared_on_the_fields_it_recorded(tmp_path):
     changed since (train.selection_weight) counts with its former value."""
     from vlanet.config import load_config
     from vlanet.errors import InputError
-    from vlanet.experiments import check_same_config
+    from vlanet.runs import check_same_config
 
     run = tmp_path / "run"
     run.mkdir()

@@ -1,0 +1,83 @@
+"""Finished and interrupted run directories as ``vlanet experiment`` and ``vlanet compare`` read
+them: the checked ``result.json``, the validation metric of the chosen epoch, and whether a
+cached run was trained with the configuration asked for now."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from vlanet.errors import InputError
+
+# Fields that change how a run is executed, not what it computes: a cached run may differ in them
+RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload"}
+# Defaults that changed after their field was added: a run whose config.yaml lacks the field was
+# trained with the former value.  (A field added later is absent from older runs and defaults to
+# the behaviour before it.)
+FORMER_DEFAULTS = {"train.selection_weight": 0.0}
+
+
+def check_same_config(run: Path, want) -> None:
+    """A cached or resumed run must have been trained with the configuration asked for now (a
+    changed default or override would otherwise reuse a stale run); one line naming the fields."""
+    import yaml
+
+    from vlanet.config import load_config
+    from vlanet.readers import read_text
+
+    if not (run / "config.yaml").is_file():
+        raise InputError(f"{run}: holds a run without its config.yaml; remove it or choose another --out")
+    load_config(run / "config.yaml")  # a damaged file is refused by name
+    have, wanted = yaml.safe_load(read_text(run / "config.yaml")), want.to_dict()
+    for dotted, value in FORMER_DEFAULTS.items():
+        sec, key = dotted.split(".")
+        have.setdefault(sec, {}).setdefault(key, value)
+    diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
+            if f"{sec}.{k}" not in RUNTIME_FIELDS and k in (have.get(sec) or {}) and have[sec][k] != v]
+    if diff:
+        shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
+        more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""
+        raise InputError(f"{run}: was trained with another configuration: {shown}{more}; "
+                         "remove it or choose another --out")
+
+
+def _get(d: dict, dotted: str) -> Any:
+    sec, key = dotted.split(".", 1)
+    return d.get(sec, {}).get(key)
+
+
+def chosen_val(run: Path) -> float | None:
+    """The validation select metric at the epoch a run chose (its first best), from metrics.jsonl."""
+    from vlanet.config import load_config
+
+    if not (run / "metrics.jsonl").is_file() or not (run / "config.yaml").is_file():
+        return None
+    metric = load_config(run / "config.yaml").train.select_metric
+    vals = [json.loads(line).get("val", {}).get(metric) for line in (run / "metrics.jsonl").read_text().splitlines()
+            if line.strip()]
+    vals = [v for v in vals if v is not None]
+    return max(vals) if vals else None
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A run's result.json, checked: test metrics (and each extra split's) are objects of numbers."""
+    from vlanet.readers import read_json, require
+
+    res = require(read_json(path), str(path), test=dict)
+    parts = {"test": res}
+    extra = res.get("extra_tests", {})
+    if not isinstance(extra, dict):
+        raise InputError(f"{path}: field 'extra_tests' must be an object")
+    parts.update({f"extra_tests.{k}": v for k, v in extra.items()})
+    for name, part in parts.items():
+        require(part, f"{path}: {name}" if name != "test" else str(path), test=dict)
+        if not part["test"]:
+            raise InputError(f"{path}: field '{name}' holds no test metrics")
+        for key, v in part["test"].items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise InputError(f"{path}: field '{name}.{key}' must be a number, got {type(v).__name__}")
+        gain = part.get("language_gain")
+        if gain is not None and (isinstance(gain, bool) or not isinstance(gain, (int, float))):
+            raise InputError(f"{path}: field 'language_gain' must be a number")
+    return res

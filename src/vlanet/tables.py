@@ -1,0 +1,101 @@
+"""The paper's tables as data: for each table its title, metric columns, protocol and rows.  A
+row is a control (random, prior, saliency, probe, oracle) or a training run given by config
+overrides on top of ``--data CONFIG``, with the paper's numbers for the same columns where the
+paper has the row.  ``vlanet experiment TABLE`` (experiments.py) runs them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+CHARADES_KEYS = ["R@1,IoU=0.3", "R@1,IoU=0.5", "R@1,IoU=0.7", "R@5,IoU=0.3", "R@5,IoU=0.5", "R@5,IoU=0.7"]
+DIDEMO_KEYS = ["R@1", "R@5", "mIoU"]
+# The paper's training loss alone; the default VLANet adds the selection term (train.selection_weight)
+PAPER_LOSS = "VLANet, paper's loss (selection term 0)"
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str  # "train" or a control of eval/calibrate.py: random, prior, oracle, saliency, probe
+    overrides: list[str] = field(default_factory=list)
+    paper: list[float | None] | None = None  # the paper's numbers for this row, same columns
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-")
+
+
+TABLES: dict[str, dict[str, Any]] = {
+    "table1": {
+        "title": "Table 1: Charades-STA (R@n, IoU=m)", "keys": CHARADES_KEYS, "protocol": "charades",
+        "rows": [
+            Row("Random", "random", paper=[19.78, 11.96, 4.81, 73.62, 52.79, 21.53]),
+            Row("Prior (blind)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
+            Row("Oracle (best proposal)", "oracle"),
+            Row("TGA", "train", ["model.name=tga"], paper=[32.14, 19.94, 8.84, 86.58, 65.52, 33.51]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
+            Row("VLANet", "train", [], paper=[45.24, 31.83, 14.17, 95.70, 82.85, 33.09]),
+        ],
+    },
+    "charades-cd": {
+        "title": "Charades-CD (R@n, IoU=m; not in the paper)", "keys": CHARADES_KEYS, "protocol": "charades",
+        "rows": [
+            Row("Random", "random"),
+            Row("Prior (blind)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
+            Row("Oracle (best proposal)", "oracle"),
+            Row("TGA", "train", ["model.name=tga"]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"]),
+            Row("VLANet", "train", []),
+        ],
+    },
+    "selection": {
+        "title": "Training the surrogate selection (Eq. 3), not in the paper (R@n, IoU=m)", "keys": CHARADES_KEYS,
+        "protocol": "charades", "val": True,
+        "rows": [
+            Row("Random", "random"),
+            Row("Prior (blind)", "prior"),
+            Row("Linear probe (blind)", "probe"),
+            Row("argmax, untrained (paper)", "train", ["train.selection_weight=0"]),
+            Row("straight-through selection", "train", ["model.selection=straight-through", "train.selection_weight=0"]),
+            Row("contrastive selection term 0.5", "train", ["train.selection_weight=0.5"]),
+        ],
+    },
+    "table2": {
+        "title": "Table 2: DiDeMo (official protocol)", "keys": DIDEMO_KEYS, "protocol": "didemo",
+        "rows": [
+            Row("Upper Bound", "oracle", paper=[74.75, 100.0, 96.05]),
+            Row("Random", "random", paper=[3.75, 22.50, 22.64]),
+            Row("Prior (moment frequency)", "prior"),
+            Row("Saliency (blind)", "saliency"),
+            Row("Linear probe (blind)", "probe"),
+            Row("TGA", "train", ["model.name=tga"], paper=[12.19, 39.74, 24.92]),
+            Row(PAPER_LOSS, "train", ["train.selection_weight=0"], paper=[19.32, 65.68, 25.33]),
+            Row("VLANet", "train", [], paper=[19.32, 65.68, 25.33]),
+            Row("VLANet w/o surrogate (ours)", "train", ["model.surrogate=false"]),
+        ],
+    },
+    "table3": {
+        "title": "Table 3: model variants and ablations (R@n, IoU=m)", "keys": CHARADES_KEYS, "protocol": "charades",
+        "rows": [
+            Row("stride 4, window (176, 208, 240)", "train", ["model.stride_frames=4"], [44.76, 31.53, 14.78, 77.04, 63.17, 31.80]),
+            Row("stride 6, window (176, 208, 240)", "train", ["model.stride_frames=6"], [42.17, 28.60, 12.98, 88.76, 74.91, 34.70]),
+            Row("stride 8, window (176, 208, 240)", "train", ["model.stride_frames=8"], [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
+            Row("stride 6, window (128, 256)", "train", ["model.stride_frames=6", "model.window_frames=[128,256]"], [42.39, 28.03, 13.09, 94.70, 73.06, 30.69]),
+            Row("stride 6, window (176, 240)", "train", ["model.stride_frames=6", "model.window_frames=[176,240]"], [42.92, 30.24, 13.57, 95.72, 82.80, 33.46]),
+            Row("w/o cross-attn", "train", ["model.cross_attention=false"], [43.41, 30.08, 13.23, 95.72, 82.41, 33.06]),
+            Row("w/o self-attn", "train", ["model.self_attention=false"], [42.31, 30.81, 15.38, 95.38, 80.02, 33.76]),
+            Row("w/o surrogate", "train", ["model.surrogate=false"], [35.81, 25.30, 12.26, 80.61, 64.57, 31.31]),
+            Row("cascade steps 1 (ours)", "train", ["model.cascade_steps=1"]),
+            Row("literal Eq. 8 scale (ours: the trap)", "train", ["model.attention_scale=none"]),
+            Row("full model, paper's loss (selection term 0)", "train", ["train.selection_weight=0"],
+                [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
+            Row("full model", "train", [], [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
+        ],
+    },
+}
