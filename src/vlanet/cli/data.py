@@ -113,7 +113,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sm.add_argument("--gt", nargs="+", required=True, help="ground-truth JSONL files (e.g. train and test)")
     sm.add_argument("--out", required=True, help="HDF5 file to write")
     sm.add_argument("--word-vectors", help="word vectors; when given, part of each word's appearance follows them")
-    from vlanet.data.simulate import FILL_POSITIONS, SIM_HELP, SimulationSpec
+    from vlanet.data.appearance import FILL_POSITIONS, SIM_HELP, SimulationSpec
 
     for f in dataclasses.fields(SimulationSpec):
         opt = "--" + f.name.replace("_", "-")

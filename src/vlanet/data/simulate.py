@@ -1,4 +1,6 @@
-"""Simulated test beds (version 2): C3D-like feature rows for *real* annotations.
+"""Simulated test beds (version 2): C3D-like feature rows for *real* annotations.  A bed's
+settings and a sentence's appearance are appearance.py; the events of a video (merged moments,
+swaps, fill) are events.py; this module renders them and writes the versioned file.
 
 ``vlanet data simulate --gt train.jsonl test.jsonl --out feats.h5`` writes one HDF5 dataset per
 video id, in the format and time convention of the published features, for every video of the
@@ -44,306 +46,25 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
 from vlanet.data.annotations import Query
+from vlanet.data.appearance import Appearance, SimulationSpec, _stable_seed, _unit
+from vlanet.data.events import Event, Pools, group_videos, plan_video
 from vlanet.data.timing import TimeConvention
-from vlanet.data.vocab import WordVectors, tokenize
+from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
 from vlanet.io import atomic_path
 from vlanet.progress import bar
 
 SIM_VERSION = 2
 
-# Words that name no action or object: the subject, articles, pronouns, particles.  The first two
-# tokens outside this list are the event's (verb, object) pair for binding and swaps.
-STOP = frozenset("""a an the person persons people someone somebody man woman guy girl boy they their them
-he she his her him it its is are was were be being been of to on in into onto at from with and or then
-some another up down out off over begins starts start begin starting beginning continues while as by for
-there this that again back around through while other one two""".split())
-
-
-FILL_POSITIONS = ("all", "split", "train")
-
-
-@dataclass
-class SimulationSpec:
-    dim: int = 4096  # C3D fc6/fc7 width
-    latent_dim: int = 256
-    seed: int = 0
-    signal: float = 0.35  # norm of an event's appearance (the difficulty; calibrated with oracles)
-    binding: float = 0.75  # share of an event's appearance that belongs to its word pair, not its words
-    glove_share: float = 0.6  # share of a word's appearance that follows its (centred) word vector
-    scene: float = 1.5  # norm of the per-video scene vector
-    drift: float = 0.5  # norm of the scene's change from the first row to the last
-    noise: float = 1.0  # norm of the per-row AR(1) noise
-    smoothness: float = 0.6  # AR(1) coefficient of the noise
-    iso_noise: float = 0.5  # independent noise in the full dimension, before the ReLU
-    gain: float = 0.25  # std of the log of the per-video gain
-    fill: float = 10.0  # mean number of undescribed actions per video, at real moment positions
-    swaps: float = 0.5  # probability that a described event gets its two swap distractors
-    jitter_s: float = 1.0  # std (s) of each event edge against the annotation
-    merge_iou: float = 0.5  # queries of a video overlapping at this IoU are one event
-    # Where undescribed actions are placed: 'all' draws from the moment positions of every input
-    # file, 'split' from those of the video's own file, 'train' from those of the first file (the
-    # training split).  They agree where the splits share one position distribution (Charades-STA,
-    # DiDeMo).  Charades-CD's test_ood does not: its bed uses 'train', so a video's undescribed
-    # activity sits where activity usually is and only the described moment is out of place
-    # (docs/TESTBEDS.md measures all three).
-    fill_positions: str = "all"
-    dtype: str = "float32"  # float32 | float16 (half the disk)
-    # Defaults: signal, fill and swaps were set with the oracles of `vlanet data calibrate` on the
-    # Charades-STA bed (docs/TESTBEDS.md), never with a trained model.
-
-    def check(self) -> None:
-        if self.dtype not in ("float32", "float16"):
-            raise InputError(f"simulate: dtype must be float32 or float16, got {self.dtype!r}")
-        if self.dim < 1 or self.latent_dim < 1:
-            raise InputError("simulate: dim and latent_dim must be positive")
-        for name in ("signal", "scene", "drift", "noise", "iso_noise", "gain", "fill", "jitter_s"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise InputError(f"simulate: {name} must be a finite number >= 0, got {v!r}")
-        for name in ("binding", "glove_share", "swaps", "merge_iou"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and 0 <= v <= 1):
-                raise InputError(f"simulate: {name} must be in [0, 1], got {v!r}")
-        if self.fill_positions not in FILL_POSITIONS:
-            raise InputError(f"simulate: fill_positions must be one of {', '.join(FILL_POSITIONS)}, "
-                             f"got {self.fill_positions!r}")
-        if not (math.isfinite(self.smoothness) and 0 <= self.smoothness < 1):
-            raise InputError(f"simulate: smoothness must be in [0, 1), got {self.smoothness!r}")
-
-
-SIM_HELP = {
-    "dim": "feature width", "latent_dim": "width of the hidden space events are drawn in",
-    "seed": "seed of everything simulated", "signal": "norm of an event's appearance (the difficulty)",
-    "binding": "share of an event's appearance that belongs to its (verb, object) pair",
-    "glove_share": "share of a word's appearance that follows its centred word vector",
-    "scene": "norm of the per-video scene vector", "drift": "norm of the scene's change over the video",
-    "noise": "norm of the per-row AR(1) noise", "smoothness": "AR(1) coefficient of the noise",
-    "iso_noise": "independent noise in the full dimension", "gain": "std of the log per-video gain",
-    "fill": "mean undescribed actions per video, at real moment positions",
-    "swaps": "probability that a described event gets its two swap distractors",
-    "jitter_s": "std in seconds of each event edge against its annotation",
-    "merge_iou": "overlapping queries of a video at this IoU are one event", "dtype": "stored dtype",
-    "fill_positions": "undescribed actions at the moment positions of every file (all), of the video's own file "
-                      "(split) or of the first file, the training split (train)",
-}
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, 1e-12)
-
-
-def _stable_seed(*parts: object) -> int:
-    return zlib.crc32("\x1f".join(map(str, parts)).encode())
-
-
-def _direction(spec: SimulationSpec, *key: object) -> np.ndarray:
-    return _unit(np.random.default_rng(_stable_seed(spec.seed, *key)).standard_normal(spec.latent_dim))
-
-
-def _content_index(toks: list[str], canon: dict[str, str] | None) -> list[int]:
-    """Positions of the tokens that name an action or object: outside STOP, or with ``canon``
-    (synonym -> concept, given for a closed vocabulary) the tokens it names."""
-    return [i for i, t in enumerate(toks) if (t in canon if canon else t not in STOP)]
-
-
-def content_words(text: str, canon: dict[str, str] | None = None) -> list[str]:
-    """The sentence's content tokens, mapped through ``canon`` to their concepts."""
-    toks = tokenize(text)
-    return [canon.get(toks[i], toks[i]) if canon else toks[i] for i in _content_index(toks, canon)]
-
-
-class Appearance:
-    """The hidden mapping from a sentence to its visual appearance (never given to a model)."""
-
-    def __init__(self, spec: SimulationSpec, sentences: list[str], words: WordVectors | None,
-                 canon: dict[str, str] | None = None):
-        self.spec, self.words, self.canon = spec, words, canon
-        docs = [set(tokenize(s)) for s in sentences]
-        df = Counter(t for d in docs for t in d)
-        n = max(len(docs), 2)
-        self.weight = {t: math.log(n / c) / math.log(n) for t, c in df.items()}
-        self.centre = None
-        if words is not None and len(words.words) > 1:
-            self.centre = words.vectors[1:].mean(0)  # the direction every word vector shares
-            rng = np.random.default_rng(_stable_seed(spec.seed, "glove-map"))
-            self.glove_map = rng.standard_normal((spec.latent_dim, words.dim)).astype(np.float32)
-        self._cache: dict[str, np.ndarray] = {}
-
-    def word(self, w: str) -> np.ndarray:
-        key = self.canon.get(w, w) if self.canon else w
-        a = self._cache.get(key)
-        if a is None:
-            own = _direction(self.spec, "word", key)
-            share = self.spec.glove_share
-            if self.centre is not None and w in self.words.index:
-                g = _unit(self.glove_map @ (self.words.vectors[self.words.index[w]] - self.centre))
-                a = _unit(share * g + math.sqrt(max(0.0, 1 - share * share)) * own)
-            else:
-                a = own
-            self._cache[key] = a
-        return a
-
-    def bag(self, text: str) -> np.ndarray:
-        """IDF-weighted sum of the words' appearances, unit norm: what a bag of words explains."""
-        acc = np.zeros(self.spec.latent_dim)
-        for t in tokenize(text):
-            acc += self.weight.get(t, 1.0) * self.word(t)
-        return _unit(acc)
-
-    def pair_key(self, text: str) -> tuple[str, ...]:
-        return tuple(content_words(text, self.canon)[:2])
-
-    def sentence(self, text: str) -> np.ndarray:
-        """The full appearance: bag of words plus the pair's own direction (unit norm)."""
-        b = self.spec.binding
-        pair = _direction(self.spec, "pair", *self.pair_key(text))
-        return _unit(math.sqrt(1 - b * b) * self.bag(text) + b * pair)
-
 
 def _coverage(t0: np.ndarray, spr: float, start: float, end: float) -> np.ndarray:
     return np.clip((np.minimum(end, t0 + spr) - np.maximum(start, t0)) / spr, 0.0, 1.0)
-
-
-def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
-
-
-def merge_events(moments: list[tuple[tuple[float, float], str]], merge_iou: float
-                 ) -> list[tuple[tuple[float, float], list[str]]]:
-    """Group a video's (window, sentence) pairs whose windows overlap at ``merge_iou`` or more
-    (transitively): one event per group, its window the members' mean."""
-    parent = list(range(len(moments)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(moments)):
-        for j in range(i):
-            if _iou(moments[i][0], moments[j][0]) >= merge_iou:
-                parent[root(i)] = root(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(moments)):
-        groups.setdefault(root(i), []).append(i)
-    out = []
-    for members in groups.values():
-        s = float(np.mean([moments[i][0][0] for i in members]))
-        e = float(np.mean([moments[i][0][1] for i in members]))
-        out.append(((s, e), [moments[i][1] for i in members]))
-    return out
-
-
-@dataclass
-class Pools:
-    """What undescribed actions are drawn from: sentences of the beds' videos and the real
-    moment positions (start, end as fractions of the duration)."""
-
-    sentences: list[tuple[str, str]]  # (video id, sentence), sorted
-    positions: np.ndarray  # (N, 2)
-    first: list[str]  # first content words seen (verbs, in practice)
-    second: list[str]  # second content words seen (objects)
-
-    @classmethod
-    def from_queries(cls, queries: list[Query], canon: dict[str, str] | None = None) -> Pools:
-        sents = sorted({(q.vid, q.query) for q in queries})
-        pos = cls.positions_of(queries)
-        first, second = set(), set()
-        for _, s in sents:
-            toks = tokenize(s)
-            idx = _content_index(toks, canon)
-            if len(idx) >= 2:
-                first.add(toks[idx[0]])
-                second.add(toks[idx[1]])
-        return cls(sents, pos, sorted(first), sorted(second))
-
-    @staticmethod
-    def positions_of(queries: list[Query]) -> np.ndarray:
-        """(N, 2) moment positions as fractions of the duration (each query's consensus window)."""
-        pos = [(s / q.duration, e / q.duration) for q in queries if q.windows and q.duration > 0
-               for s, e in [consensus(q.windows)]]
-        if not pos:
-            raise InputError("simulate: the ground truth holds no moments")
-        return np.clip(np.asarray(sorted(pos)), 0.0, 1.0)
-
-
-def _swap(text: str, slot: int, pool: list[str], rng: np.random.Generator, app: Appearance,
-          avoid: set) -> str | None:
-    """The sentence with its ``slot``-th content word replaced by another from ``pool``, such
-    that its (verb, object) pair is none of ``avoid``."""
-    toks = tokenize(text)
-    idx = _content_index(toks, app.canon)
-    if len(idx) < 2 or not pool:
-        return None
-    for _ in range(10):
-        new = list(toks)
-        new[idx[slot]] = pool[int(rng.integers(len(pool)))]
-        cand = " ".join(new)
-        if app.pair_key(cand) not in avoid:
-            return cand
-    return None
-
-
-@dataclass
-class Event:
-    start: float
-    end: float
-    appearance: np.ndarray  # (latent_dim,) unit
-    kind: str  # described | swap | fill
-    texts: tuple[str, ...] = ()  # the sentences it shows (a described event: every merged query's)
-    of: int = -1  # a swap: the index of the described event it was made from
-
-
-def plan_video(vid: str, duration: float, moments: list[tuple[tuple[float, float], str]],
-               pools: Pools, app: Appearance, positions: np.ndarray | None = None) -> list[Event]:
-    """Every event of one video: the described ones (merged), their swaps, the fill (undescribed
-    actions and swaps at moment positions drawn from ``positions``, default every file's)."""
-    positions = pools.positions if positions is None else positions
-    spec = app.spec
-    rng = np.random.default_rng(_stable_seed(spec.seed, "plan", vid))
-    events: list[Event] = []
-    keys = {app.pair_key(s) for _, s in moments}
-
-    def place(s: float, e: float) -> tuple[float, float]:
-        s, e = s + rng.normal(0, spec.jitter_s), e + rng.normal(0, spec.jitter_s)
-        s, e = min(max(s, 0.0), duration), min(max(e, 0.0), duration)
-        if e - s < 0.5:
-            mid = (s + e) / 2
-            s, e = max(0.0, mid - 0.25), min(duration, mid + 0.25)
-        return s, e
-
-    def at_real_position() -> tuple[float, float]:
-        a, b = positions[int(rng.integers(len(positions)))]
-        return place(a * duration, b * duration)
-
-    for (s, e), texts in merge_events(moments, spec.merge_iou):
-        look = _unit(sum(app.sentence(t) for t in texts))
-        me = len(events)
-        events.append(Event(*place(s, e), look, "described", tuple(texts)))
-        if rng.random() < spec.swaps:
-            for slot, pool in ((0, pools.first), (1, pools.second)):
-                text = _swap(texts[0], slot, pool, rng, app, keys)
-                if text is not None:
-                    events.append(Event(*at_real_position(), app.sentence(text), "swap", (text,), me))
-    for _ in range(int(rng.poisson(spec.fill))):
-        for _try in range(20):
-            other, text = pools.sentences[int(rng.integers(len(pools.sentences)))]
-            if other != vid and app.pair_key(text) not in keys:
-                events.append(Event(*at_real_position(), app.sentence(text), "fill", (text,)))
-                break
-    return events
 
 
 def render_video(vid: str, duration: float, events: list[Event], spec: SimulationSpec,
@@ -373,26 +94,6 @@ def projection(spec: SimulationSpec) -> np.ndarray:
     """The fixed latent -> feature map, norm-preserving on average."""
     rng = np.random.default_rng(_stable_seed(spec.seed, "projection"))
     return rng.standard_normal((spec.latent_dim, spec.dim)).astype(np.float32) / math.sqrt(spec.dim)
-
-
-def consensus(windows: list[list[float]]) -> tuple[float, float]:
-    """The window most annotators chose (DiDeMo has about 4 per query; ties: the first)."""
-    counts = Counter((float(s), float(e)) for s, e in windows)
-    return max(counts, key=lambda w: (counts[w], -list(counts).index(w)))
-
-
-def group_videos(queries: list[Query]) -> dict[str, tuple[float, list[tuple[tuple[float, float], str]]]]:
-    """video id -> (duration, [(window, sentence)] sorted), one ``consensus`` window per query."""
-    videos: dict[str, tuple[float, list]] = {}
-    for q in queries:
-        dur, moments = videos.setdefault(q.vid, (q.duration, []))
-        if abs(dur - q.duration) > 1e-3:
-            raise InputError(f"video '{q.vid}': durations differ between queries ({dur} vs {q.duration})")
-        if q.windows:
-            moments.append((consensus(q.windows), q.query))
-    for _, moments in videos.values():
-        moments.sort()  # the file's order does not change the bed
-    return videos
 
 
 class Simulator:
