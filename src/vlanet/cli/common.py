@@ -75,7 +75,7 @@ def nms_arg(v: str) -> float | str | None:
 
 def data_inputs(cfg) -> dict[str, str]:
     """The data files a config reads, named as options, for ``check_outputs``."""
-    from vlanet.config import data_paths
+    from vlanet.config_paths import data_paths
 
     return {f"data.{k}": v for k, v in data_paths(cfg).items()}
 

@@ -38,7 +38,8 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from vlanet.config import load_config, resolve_data_paths
+    from vlanet.config import load_config
+    from vlanet.config_paths import resolve_data_paths
     from vlanet.eval.controls import gain_key
     from vlanet.train.loop import protocol_for, train
 

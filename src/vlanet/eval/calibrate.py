@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlanet.config import Config, split_name, test_splits
+from vlanet.config import Config
+from vlanet.config_paths import split_name, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.features import FeatureStore, open_store
