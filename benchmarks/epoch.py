@@ -23,17 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench  # the benchmark's synthetic data helpers (this script's folder is on sys.path)
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench  # noqa: E402  (the benchmark's synthetic data helpers)
-
-from vlanet.config import load_config  # noqa: E402
-from vlanet.data.dataset import MomentDataset, ProposalSpec  # noqa: E402
-from vlanet.data.features import ResidentStore, open_store  # noqa: E402
-from vlanet.data.loading import Splits  # noqa: E402
-from vlanet.train.loop import train  # noqa: E402
+from vlanet.config import load_config
+from vlanet.data.dataset import MomentDataset, ProposalSpec
+from vlanet.data.features import ResidentStore, open_store
+from vlanet.data.loading import Splits
+from vlanet.train.loop import train
 
 
 def charades_scale(cfg, features: str, gt: str, limit: int = 0) -> tuple[MomentDataset, str]:
