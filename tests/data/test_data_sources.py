@@ -258,3 +258,7 @@ def test_fill_positions_split_places_undescribed_actions_like_the_own_split():
     assert (mixed >= 85.0).mean() > 0.3  # 'all': half of the fill at the other file's positions
     with pytest.raises(InputError, match="needs the queries by split"):
         Simulator(early, SimulationSpec(**{**spec.__dict__, "fill_positions": "split"}))
+    # 'train': every video's fill at the first file's (the training split's) positions
+    train = Simulator(early + late, SimulationSpec(**{**spec.__dict__, "fill_positions": "train"}), splits=[early, late])
+    assert fill_starts(train, [q.vid for q in late]).max() <= 10.0
+    assert fill_starts(train, [q.vid for q in early]).max() <= 10.0
