@@ -57,7 +57,7 @@ from vlanet.data.vocab import PAD, WordVectors
 from vlanet.model import VLANet
 from vlanet.model.proposals import pool_windows
 from vlanet.model.surrogate import select_surrogates
-from vlanet.train.loop import batch_loss, sample_pairs
+from vlanet.train.step import batch_loss, sample_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 TIME = TimeConvention("fps", 24.0, 16)

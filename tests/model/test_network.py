@@ -63,7 +63,7 @@ def test_bf16_autocast_training_step_is_close_to_float32():
     float32's, and every parameter's gradient is float32 and close (CPU autocast here; GPUs the same)."""
     from vlanet.config import load_config
     from vlanet.data.loading import load_splits
-    from vlanet.train.loop import LossStep
+    from vlanet.train.step import LossStep
 
     cfg = load_config(None, ["data.synthetic_train_videos=16", "data.synthetic_test_videos=4", "data.synthetic_dim=32",
                              "model.hidden_dim=32", "train.batch_size=16"])
@@ -108,7 +108,7 @@ def test_pairs_in_length_groups_give_the_same_numbers(monkeypatch, surrogate):
     from vlanet.config import load_config
     from vlanet.data.loading import load_splits
     from vlanet.model import vlanet as vlanet_module
-    from vlanet.train.loop import batch_loss
+    from vlanet.train.step import batch_loss
 
     cfg = load_config(None, ["data.synthetic_train_videos=24", "data.synthetic_test_videos=4", "data.synthetic_dim=16",
                              "model.hidden_dim=16", f"model.surrogate={str(surrogate).lower()}"])

@@ -21,7 +21,7 @@ pair's elements (rows gathered from the proposal table) against every projected 
 
 encoders.Encoders holds (1) and (2) for both models; vlanet.VLANet assembles (3)-(13), and the
 switches that train Eq. (3)'s selection are surrogate.straight_through (model.selection) and
-the selection term of train/loop.py (train.selection_weight).  The TGA baseline (Mithun et al.,
+the selection term of train/step.py (train.selection_weight).  The TGA baseline (Mithun et al.,
 2019) reuses (1), (2) and (14): tga.TGA.
 """
 

@@ -8,7 +8,7 @@
 Only the selected surrogates carry gradient (argmax is piecewise constant), exactly as the
 paper states, so Eq. (3)'s score is never trained by the paper's loss.  Two switches train it
 (docs/CHOICES.md): ``model.selection='straight-through'`` (``straight_through``) and
-``train.selection_weight`` > 0 (a contrastive term on the best p . w_M of a pair, train/loop.py).  Glossary: P pairs (video, query), K groups, L scales, D hidden.
+``train.selection_weight`` > 0 (a contrastive term on the best p . w_M of a pair, train/step.py).  Glossary: P pairs (video, query), K groups, L scales, D hidden.
 """
 
 from __future__ import annotations

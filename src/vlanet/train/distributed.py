@@ -3,7 +3,7 @@
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; ``setup`` then starts a process group (gloo on
 CPU, nccl on CUDA, one GPU per process) and training wraps its loss in DistributedDataParallel.
 
-Sharding (see train/loop.py ``epoch_steps``): every rank builds the same global batches from
+Sharding (see ``epoch_steps`` in train/batches.py): every rank builds the same global batches from
 (seed, epoch).  Each global batch of ``train.batch_size`` queries is split into
 ``world_size * train.negative_groups`` contiguous groups; rank r takes groups
 [r * negative_groups, (r + 1) * negative_groups).  In-batch negatives (Eq. 14) are drawn inside

@@ -34,8 +34,8 @@ from vlanet.checkpoint import (
     save_model,
     save_train_state,
 )
-from vlanet.config import Config, TrainConfig, dump_config
-from vlanet.data.dataset import Batch, MomentDataset, batch_loader
+from vlanet.config import Config, dump_config
+from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.device import resolve_device
 from vlanet.errors import InputError
@@ -43,10 +43,11 @@ from vlanet.eval.baselines import random_predictions
 from vlanet.eval.controls import language_gain, shuffled_dataset
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
 from vlanet.io import atomic_write_text, locked_dir
-from vlanet.model.loss import contrastive_loss
 from vlanet.predict import predict_dataset
 from vlanet.progress import bar
 from vlanet.train import distributed
+from vlanet.train.batches import epoch_steps, group_generator
+from vlanet.train.step import LossStep, batch_loss  # noqa: F401  (batch_loss: benchmarks/ab_step.py runs older trees)
 
 log = logging.getLogger("vlanet.train")
 
@@ -54,113 +55,6 @@ log = logging.getLogger("vlanet.train")
 def protocol_for(cfg: Config) -> Protocol:
     """The protocol training validates with (``eval.evaluate.model_protocol``)."""
     return model_protocol(cfg)
-
-
-def epoch_batches(ds: MomentDataset, tcfg: TrainConfig, gen: torch.Generator) -> list[list[int]]:
-    """One epoch's batches of query indices, a function of the generator's state.
-
-    Shuffle; with ``bucket_batches`` = n > 0, cut the order into pools of n batches and sort
-    each pool by video duration before batching, so a batch holds videos of similar length and
-    little padding (Charades-STA runs 10-194 s; padding to the longest video in a random batch
-    doubles the cost).  Batch order is shuffled again.  Batches of one query are dropped (no
-    negatives).
-    """
-    perm = torch.randperm(len(ds), generator=gen).tolist()
-    size = tcfg.batch_size
-    if tcfg.bucket_batches > 0:
-        pool = size * tcfg.bucket_batches
-        perm = [i for s in range(0, len(perm), pool)
-                for i in sorted(perm[s:s + pool], key=lambda i: ds.queries[i].duration)]
-    batches = [perm[i:i + size] for i in range(0, len(perm), size)]
-    if tcfg.bucket_batches > 0:
-        batches = [batches[j] for j in torch.randperm(len(batches), generator=gen).tolist()]
-    return [bt for bt in batches if len(bt) > 1]
-
-
-def group_generator(seed: int, epoch: int, step: int, group: int) -> torch.Generator:
-    """The generator that draws the negatives of one group: a function of its coordinates only,
-    so one process and N ranks draw the same negatives (see train/distributed.py)."""
-    key = ((seed * 1_000_003 + epoch) * 1_000_033 + step) * 1_009 + group
-    return torch.Generator().manual_seed(key % (2**63 - 1))
-
-
-def epoch_steps(ds: MomentDataset, tcfg: TrainConfig, gen: torch.Generator, rank: int = 0, world: int = 1
-                ) -> list[tuple[int, list[tuple[int, list[int]]]]]:
-    """This rank's share of the epoch: per step, (step number, [(group number, query indices)]).
-
-    Each global batch is split into ``world * negative_groups`` contiguous groups (in-batch
-    negatives stay inside a group); rank r takes ``negative_groups`` of them.  A step with a
-    group of fewer than 2 queries is skipped on every rank.
-    """
-    n_groups = world * tcfg.negative_groups
-    steps = []
-    for step, bt in enumerate(epoch_batches(ds, tcfg, gen)):
-        size, extra = divmod(len(bt), n_groups)
-        if size < 2:
-            continue
-        bounds = [g * size + min(g, extra) for g in range(n_groups + 1)]
-        mine = range(rank * tcfg.negative_groups, (rank + 1) * tcfg.negative_groups)
-        steps.append((step, [(g, bt[bounds[g]:bounds[g + 1]]) for g in mine]))
-    return steps
-
-
-class LossStep(torch.nn.Module):
-    """Eq. (14) over one step's groups: the mean of the group losses.  A module, so that
-    DistributedDataParallel sees one forward per backward."""
-
-    def __init__(self, model: torch.nn.Module, tcfg: TrainConfig):
-        super().__init__()
-        self.model, self.tcfg = model, tcfg
-
-    def forward(self, groups: list[Batch], gens: list[torch.Generator]):
-        with torch.autocast(groups[0].feats.device.type, dtype=torch.bfloat16, enabled=self.tcfg.autocast == "bf16"):
-            out = [batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
-            loss = torch.stack([o[0] for o in out]).float().mean()
-        return loss, torch.cat([o[1] for o in out]).float(), torch.cat([o[2] for o in out]).float()
-
-
-def sample_pairs(code: torch.Tensor, tcfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Positive pairs (i, i) then negatives.  Returns (video_idx, query_idx, owner) for the negatives.
-
-    A negative for positive i is (video i, query j) ["query" direction] and/or (video j, query i)
-    ["video" direction], with j drawn uniformly from the batch positions whose video differs
-    from i's, ``num_negatives`` per direction (0 = all of them).
-    """
-    b = len(code)
-    valid = code[:, None] != code[None, :]  # (B, B)
-    if tcfg.num_negatives and tcfg.num_negatives < b:
-        r = torch.rand(b, b, generator=gen).masked_fill(~valid, 2.0)
-        pick = r.topk(tcfg.num_negatives, dim=1, largest=False).indices  # (B, n)
-        ok = torch.gather(valid, 1, pick)
-        owner = torch.arange(b)[:, None].expand_as(pick)[ok]
-        other = pick[ok]
-    else:
-        owner, other = valid.nonzero(as_tuple=True)
-    vi, qi, own = [], [], []
-    if tcfg.negatives in ("both", "query"):
-        vi.append(owner), qi.append(other), own.append(owner)
-    if tcfg.negatives in ("both", "video"):
-        vi.append(other), qi.append(owner), own.append(owner)
-    return torch.cat(vi), torch.cat(qi), torch.cat(own)
-
-
-def batch_loss(model: torch.nn.Module, batch: Batch, tcfg: TrainConfig, gen: torch.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Eq. (14) on one batch.  Returns (loss, positive scores, negative scores)."""
-    video = model.encode_video(batch.feats, batch.row_mask, batch.windows, batch.win_mask)
-    query = model.encode_query(batch.words, batch.word_mask)
-    b = len(batch.index)
-    nv, nq, owner = sample_pairs(batch.video_code.cpu(), tcfg, gen)
-    dev = batch.feats.device
-    idx = torch.arange(b)
-    out = model.score_pairs(video, query, torch.cat([idx, nv]).to(dev), torch.cat([idx, nq]).to(dev))
-    pos, neg = out.score[:b], out.score[b:]
-    loss = contrastive_loss(pos, neg, owner.to(dev), tcfg.margin, tcfg.negative_reduce)
-    if tcfg.selection_weight > 0 and out.selection is not None:  # trains Eq. (3)'s selection score
-        sel = out.selection
-        loss = loss + tcfg.selection_weight * contrastive_loss(sel[:b], sel[b:], owner.to(dev), tcfg.margin,
-                                                               tcfg.negative_reduce)
-    return loss, pos.detach(), neg.detach()
 
 
 @dataclass
