@@ -43,6 +43,24 @@ def _num(v: Any, path: Path, line: int, name: str) -> float:
     return float(v)
 
 
+def window_list(wins: Any, path: Path, line: int, name: str, width: int) -> list[list[float]]:
+    """A JSON list of windows, each [start, end] (``width`` 2) or [start, end, score] (3, the
+    score optional), finite with start <= end, as lists of floats: the ground-truth and the
+    prediction readers share it."""
+    shape = "[start, end]" if width == 2 else "[start, end, score]"
+    if not isinstance(wins, list):
+        raise InputError(f"{path}:{line}: field '{name}' must be a list of {shape}")
+    out = []
+    for w in wins:
+        if not isinstance(w, list) or len(w) < 2:
+            raise InputError(f"{path}:{line}: field '{name}' must hold {shape} entries, got {w!r}")
+        vals = [_num(x, path, line, name) for x in w[:width]]
+        if vals[1] < vals[0]:
+            raise InputError(f"{path}:{line}: field '{name}' has end {vals[1]} before start {vals[0]}")
+        out.append(vals)
+    return out
+
+
 def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """Read a JSONL file into (line number, object) pairs; blank lines are skipped."""
     p = Path(path)
@@ -80,17 +98,7 @@ def read_ground_truth(path: str | Path) -> list[Query]:
         duration = _num(obj["duration"], p, line, "duration")
         if duration <= 0:
             raise InputError(f"{p}:{line}: field 'duration' must be > 0, got {duration}")
-        wins = obj["relevant_windows"]
-        if not isinstance(wins, list):
-            raise InputError(f"{p}:{line}: field 'relevant_windows' must be a list of [start, end]")
-        windows = []
-        for w in wins:
-            if not isinstance(w, list) or len(w) < 2:
-                raise InputError(f"{p}:{line}: field 'relevant_windows' must hold [start, end] pairs, got {w!r}")
-            s, e = _num(w[0], p, line, "relevant_windows"), _num(w[1], p, line, "relevant_windows")
-            if e < s:
-                raise InputError(f"{p}:{line}: field 'relevant_windows' has end {e} before start {s}")
-            windows.append([s, e])
+        windows = window_list(obj["relevant_windows"], p, line, "relevant_windows", 2)
         extra = {k: v for k, v in obj.items() if k not in ("qid", "vid", "query", "duration", "relevant_windows")}
         out.append(Query(qid, str(obj["vid"]), obj["query"], duration, windows, extra))
     return out
@@ -117,16 +125,8 @@ def read_predictions(path: str | Path) -> dict[Any, dict[str, Any]]:
             raise InputError(f"{p}:{line}: field 'qid' must be an integer or string")
         if obj["qid"] in out:
             raise InputError(f"{p}:{line}: duplicate qid {obj['qid']!r}")
-        wins = obj["pred_relevant_windows"]
-        if not isinstance(wins, list):
-            raise InputError(f"{p}:{line}: field 'pred_relevant_windows' must be a list")
         clean = []
-        for w in wins:
-            if not isinstance(w, list) or len(w) < 2:
-                raise InputError(f"{p}:{line}: field 'pred_relevant_windows' entries must be [start, end, score]")
-            vals = [_num(x, p, line, "pred_relevant_windows") for x in w[:3]]
-            if vals[1] < vals[0]:
-                raise InputError(f"{p}:{line}: field 'pred_relevant_windows' has end {vals[1]} before start {vals[0]}")
+        for vals in window_list(obj["pred_relevant_windows"], p, line, "pred_relevant_windows", 3):
             if len(vals) == 3 and clean and vals[2] > clean[-1][2]:
                 raise InputError(f"{p}:{line}: field 'pred_relevant_windows' is not ranked: window {len(clean) + 1} "
                                  f"has score {vals[2]:g} after {clean[-1][2]:g} (list windows best first)")
