@@ -1,6 +1,7 @@
 """The layout rules of docs/ARCHITECTURE.md, checked on the source: no import cycle anywhere in
-src/vlanet (imports inside functions count too), the library never imports the command line,
-and every command module stays thin; the tests mirror the packages."""
+src/vlanet (imports inside functions count too), no module imports a layer above its own, the
+library never imports the command line, and every command module stays thin; the tests mirror
+the packages."""
 
 from __future__ import annotations
 
@@ -59,6 +60,42 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+# The layers of docs/ARCHITECTURE.md, top first: a module may import its own layer or a lower one.
+LAYERS = {
+    "cli": ["cli", "__main__"],
+    "applications": ["api", "experiments", "tables", "runs", "extract", "video", "demo", "report", "viz", "hub"],
+    "pipelines": ["train", "predict", "eval", "checkpoint"],
+    "core": ["model", "data"],
+    "plumbing": ["config", "config_checks", "config_paths", "readers", "io", "errors", "interrupts", "progress",
+                 "device", "spans", "allocator", "faults"],
+}
+
+
+def layer_of(module: str) -> int | None:
+    """0 for plumbing up to 4 for the command line; None for the package root ``vlanet``."""
+    if module == "vlanet":
+        return None
+    top = module.split(".")[1]
+    for rank, names in enumerate(reversed(LAYERS.values())):
+        if top in names:
+            return rank
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS and docs/ARCHITECTURE.md")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                  if layer_of(m) is not None and layer_of(d) is not None and layer_of(d) > layer_of(m))
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_finds_an_upward_import():
+    assert upward_imports({"vlanet.spans": {"vlanet.model.loss"}, "vlanet.model.loss": {"vlanet.spans"}}) == [
+        "vlanet.spans -> vlanet.model.loss"]
 
 
 def test_no_import_cycles():
