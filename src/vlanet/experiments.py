@@ -70,8 +70,10 @@ def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | N
 
 
 def run_table(name: str, data_config: str | None, out: str | Path, overrides: list[str], progress: bool = True,
-              log=print, seeds: int = 1) -> str:
-    """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``)."""
+              log=print, seeds: int = 1, rows: list[str] | None = None) -> str:
+    """The table, one block per test split of the config (``data.test`` and ``data.extra_tests``).
+    ``rows``: train only these model rows (by slug), e.g. one row per machine into one ``out``;
+    the controls are always computed."""
     from vlanet.config import dump_config, load_config
     from vlanet.config_paths import split_name, test_splits
     from vlanet.io import atomic_write_text, check_output_dir
@@ -80,7 +82,13 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
         raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1, got {seeds}")
-    spec = TABLES[name]
+    spec = dict(TABLES[name])
+    if rows:
+        slugs = [r.slug for r in spec["rows"] if r.kind == "train"]
+        unknown = [r for r in rows if r not in slugs]
+        if unknown:
+            raise InputError(f"--rows: {name} has no model row {unknown[0]!r} (its rows: {', '.join(slugs)})")
+        spec["rows"] = [r for r in spec["rows"] if r.kind != "train" or r.slug in rows]
     out = Path(out)
     check_output_dir(out, "--out")
     base = load_config(data_config, overrides)

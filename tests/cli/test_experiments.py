@@ -95,6 +95,18 @@ def test_table3_runs_an_identical_configuration_once(tmp_path):
     assert (out / "w-o-surrogate" / "seed0" / "result.json").is_file()
 
 
+def test_rows_train_only_the_named_rows(tmp_path):
+    """--rows splits a table over machines: each trains its rows into the same --out."""
+    out = tmp_path / "t3"
+    r = vlanet("experiment", "table3", "--out", out, "--quiet", "--rows", "w-o-surrogate,w-o-self-attn", *TINY)
+    assert r.returncode == 0, r.stderr
+    assert list(table_rows((out / "table3.md").read_text())) == ["w/o self-attn", "w/o surrogate"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["w-o-self-attn", "w-o-surrogate"]
+    bad = vlanet("experiment", "table3", "--out", out, "--quiet", "--rows", "w-o-surogate", *TINY)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "no model row 'w-o-surogate'" in bad.stderr and "w-o-surrogate" in bad.stderr
+
+
 def test_table2_needs_a_didemo_dataset(tmp_path):
     r = vlanet("experiment", "table2", "--out", tmp_path / "t2", *TINY)
     assert r.returncode == 2

@@ -12,7 +12,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from vlanet.experiments import run_table
 
     text = run_table(args.table, args.data, args.out, args.overrides, progress=not args.quiet,
-                     log=lambda m: print(m, file=sys.stderr, flush=True), seeds=args.seeds)
+                     log=lambda m: print(m, file=sys.stderr, flush=True), seeds=args.seeds,
+                     rows=[r for r in (args.rows or "").split(",") if r])
     print(text)
     print(f"wrote {Path(args.out) / (args.table + '.md')}", file=sys.stderr)
     return 0
@@ -40,6 +41,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
     x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
     x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std")
+    x.add_argument("--rows", help="train only these model rows, comma-separated slugs as in the run folders "
+                   "(e.g. full-model,w-o-surrogate); the controls always run")
     x.add_argument("--quiet", action="store_true")
     x.add_argument("overrides", nargs="*", help="section.key=value applied to every run (e.g. train.epochs=4)")
     x.set_defaults(func=cmd_experiment)
