@@ -112,3 +112,14 @@ def test_prediction_rows_list_each_window_once():
     row = prediction_row(q, wins, np.array([0.9, 0.8, 0.7, 0.6]), None, 3)
     assert [w[:2] for w in row["pred_relevant_windows"]] == [[25.0, 30.0], [0.0, 5.0], [5.0, 10.0]]
     assert row["pred_relevant_windows"][0][2] == 0.9
+
+
+def test_average_precision_breaks_equal_overlaps_as_moment_detr_does():
+    """A window overlapping two ground-truth windows equally takes the last listed one (numpy's
+    argsort reversed, as in moment_detr's and lighthouse's evaluators), leaving [0, 10] to the
+    second prediction: both are true positives. Taking the first would make the second a miss (AP 0.5)."""
+    from vlanet.eval.metrics import average_precision
+
+    gt = [[0.0, 10.0], [10.0, 20.0]]
+    pred = [[5.0, 15.0, 0.9], [0.0, 10.0, 0.8]]  # IoU 1/3 with both, then 1.0 with the first
+    assert average_precision(pred, gt, 0.3) == pytest.approx(1.0)

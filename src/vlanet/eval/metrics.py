@@ -71,7 +71,8 @@ MAP_MAX_WINDOWS = 10  # the top-10 windows of a query count, as in moment_detr's
 def average_precision(pred: Sequence[Sequence[float]], gt: Sequence[Sequence[float]], t: float) -> float:
     """Detection AP of one query at IoU threshold ``t`` (ActivityNet's rule): windows by score,
     each a true positive when it overlaps a not yet matched ground-truth window at IoU >= t (the
-    best-overlapping free one); precision interpolated over recall."""
+    best-overlapping free one; among equal overlaps the last listed, as moment_detr's and
+    lighthouse's evaluators break the tie); precision interpolated over recall."""
     pw = np.asarray([p[:2] for p in pred], dtype=np.float64).reshape(-1, 2)
     ps = np.asarray([p[2] if len(p) > 2 else 0.0 for p in pred], dtype=np.float64)
     gw = np.asarray(gt, dtype=np.float64).reshape(-1, 2)
@@ -82,7 +83,7 @@ def average_precision(pred: Sequence[Sequence[float]], gt: Sequence[Sequence[flo
     used = np.zeros(len(gw), dtype=bool)
     tp = np.zeros(len(pw))
     for i in range(len(pw)):
-        for j in np.argsort(-iou[i], kind="stable"):
+        for j in np.argsort(iou[i])[::-1]:  # numpy's default sort, reversed: their exact order
             if iou[i, j] < t:
                 break
             if not used[j]:
