@@ -87,7 +87,7 @@ def test_table3_runs_an_identical_configuration_once(tmp_path):
     r = vlanet("experiment", "table3", "--out", out, "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
     rows = table_rows((out / "table3.md").read_text())
-    assert len(rows) == 12
+    assert len(rows) == 15 and list(rows)[:3] == ["Random", "Prior (blind)", "Linear probe (blind)"]
     # the default config has stride 8 and windows (176, 208, 240): the full model is that row
     assert "same run as 'stride 8, window (176, 208, 240)'" in rows["full model"][-1]
     assert rows["full model"][:6] == rows["stride 8, window (176, 208, 240)"][:6]
@@ -100,7 +100,8 @@ def test_rows_train_only_the_named_rows(tmp_path):
     out = tmp_path / "t3"
     r = vlanet("experiment", "table3", "--out", out, "--quiet", "--rows", "w-o-surrogate,w-o-self-attn", *TINY)
     assert r.returncode == 0, r.stderr
-    assert list(table_rows((out / "table3.md").read_text())) == ["w/o self-attn", "w/o surrogate"]
+    assert list(table_rows((out / "table3.md").read_text())) == ["Random", "Prior (blind)", "Linear probe (blind)",
+                                                                "w/o self-attn", "w/o surrogate"]
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["w-o-self-attn", "w-o-surrogate"]
     bad = vlanet("experiment", "table3", "--out", out, "--quiet", "--rows", "w-o-surogate", *TINY)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
