@@ -141,7 +141,7 @@ def test_bad_videos_exit_2(tmp_path, capsys):
     with wave.open(str(tmp_path / "sound.wav"), "wb") as w:  # a readable media file without video
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(b"\x00\x00" * 8000)
     cases = {"notavideo.mp4": "not a readable video", "empty.mp4": "not a readable video",
-             "missing.mp4": "no such video file", "sound.wav": "no video stream"}
+             "missing.mp4": "video file or folder not found", "sound.wav": "no video stream"}
     for name, why in cases.items():
         out = tmp_path / "o" / "f.h5"
         assert main(["features", "extract", str(tmp_path / name), "--out", str(out), "--quiet"]) == 2

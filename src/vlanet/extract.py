@@ -37,7 +37,7 @@ def list_videos(inputs: list[str]) -> dict[str, Path]:
         elif p.is_file():
             files = [p]
         else:
-            raise InputError(f"{p}: no such video file or directory")
+            raise InputError(f"{p}: video file or folder not found")
         for f in files:
             if f.stem in found and found[f.stem] != f:
                 raise InputError(f"{f}: video id '{f.stem}' is also {found[f.stem]} (ids are file names without suffix)")
