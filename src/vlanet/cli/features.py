@@ -31,12 +31,10 @@ def cmd_features_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_features_extract(args: argparse.Namespace) -> int:
-    from vlanet.extract import extract_to_hdf5
+    from vlanet.extract import extract_to_hdf5, list_videos
     from vlanet.readers import require_file
 
-    for p in args.inputs:
-        if not Path(p).is_dir():
-            require_file(p, "video file or folder")
+    list_videos(args.inputs)  # missing videos are named before the output checks
     if args.weights:
         require_file(args.weights, "weights file")
     check_outputs({"--out": args.out}, {"VIDEO": [p for p in args.inputs if not Path(p).is_dir()],
