@@ -22,7 +22,8 @@ def temporal_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """IoU of two segments [s, e] in seconds. No "+1"; zero-length or reversed segments give 0."""
     if a[1] <= a[0] or b[1] <= b[0]:
         return 0.0
-    a, b = [x / 2 for x in a[:2]], [x / 2 for x in b[:2]]  # halved: no overflow at +-1e308
+    if max(abs(x) for x in (*a[:2], *b[:2])) > 1e300:  # halved: no overflow at +-1e308 (not for
+        a, b = [x / 2 for x in a[:2]], [x / 2 for x in b[:2]]  # tiny values, which halving would zero)
     inter = min(a[1], b[1]) - max(a[0], b[0])
     if inter <= 0:
         return 0.0
