@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def op_times():
+def bench_module(name: str):
+    """A script of benchmarks/ imported as a module (its siblings importable, as when run)."""
     sys.path.insert(0, str(BENCH))
     try:
-        import op_times
-
-        yield op_times
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def op_times():
+    return bench_module("op_times")
 
 
 def test_matmul_flops_from_shapes(op_times):
@@ -60,3 +65,35 @@ def test_bench_train_only_runs_and_its_figures_agree():
     assert res["naive_speedup"] > 5
     # 64 queries + 4 negatives per direction each: the step scores 576 pairs
     assert res["pairs_scored_per_step"] == 576
+
+
+@pytest.fixture(scope="module")
+def attention_stats():
+    return bench_module("attention_stats")
+
+
+def test_sharpness_is_one_for_uniform_attention_and_zero_for_one_element(attention_stats):
+    on = np.array([True, False, False, True])
+    assert attention_stats.sharpness(np.full(4, 0.25), on) == pytest.approx((1.0, 0.5))
+    assert attention_stats.sharpness(np.array([0.0, 1.0, 0.0, 0.0]), on) == pytest.approx((0.0, 0.0))
+    assert attention_stats.sharpness(np.array([0.7, 0.1, 0.1, 0.1]), on)[1] == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("model", ["vlanet", "tga"])
+def test_attention_stats_top1_of_the_own_ranking_is_the_runs_r1(attention_stats, model, tmp_path):
+    """The script's top-1 under the run's own ranking is the R@1,IoU=0.5 that training reported."""
+    run = tmp_path / "run"
+    tiny = ["data.synthetic_train_videos=30", "data.synthetic_test_videos=10", "data.synthetic_dim=16",
+            "model.hidden_dim=16", "train.batch_size=16", "train.epochs=1", "eval.batch_size=16", f"model.name={model}"]
+    r = subprocess.run([sys.executable, "-m", "vlanet", "train", "--run-dir", str(run), "--quiet", *tiny],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    m = attention_stats.measure(str(run))
+    r1 = json.loads((run / "result.json").read_text())["test"]["R@1,IoU=0.5"]
+    assert m["top-1 q2v_last"] == pytest.approx(r1, abs=1e-6)  # TGA's attention is its only, so last, one
+    assert 0 <= m["entropy"] <= 1 and 0 <= m["mass on moment"] <= 1 and 0 < m["uniform mass"] < 1
+    assert m["queries"] > 0 and m["elements"] > 1
+    if model == "tga":
+        assert np.isnan(m["top-1 vla"]) and m["rank_by"] == "attention"
+    else:
+        assert 0 <= m["top-1 vla"] <= 100 and m["rank_by"] == "q2v_last"
