@@ -54,3 +54,11 @@ def test_tga_records_no_selection_term():
 
     assert load_config(None, ["model.name=tga"]).train.selection_weight == 0.0
     assert load_config(None, []).train.selection_weight == 0.5
+
+
+def test_reused_vcomp_needs_a_vcomp():
+    assert load_config(None, ["train.negative_vcomp=reused"]).train.negative_vcomp == "reused"
+    with pytest.raises(InputError, match="'train.negative_vcomp' must be 'recomputed' for model.name=tga"):
+        load_config(None, ["model.name=tga", "train.negative_vcomp=reused"])
+    with pytest.raises(InputError, match="negative_vcomp"):
+        load_config(None, ["train.negative_vcomp=sometimes"])

@@ -105,6 +105,10 @@ class TrainConfig:
     # rank holds negative_groups groups; one process with negative_groups=N reproduces N ranks.
     negative_groups: int = 1
     negative_reduce: str = "mean"  # mean | max (hardest negative)
+    # A negative pair's v_comp (Eq. 14).  recomputed: the network run on the mismatched pair,
+    # E(v_comp(V, Q-), Q-).  reused: Eq. (14) as written, one v_comp for both terms: a negative
+    # (video a, query b) scores E(v_comp of a's positive pair, attended words of b's) -- VLANet only
+    negative_vcomp: str = "recomputed"
     # > 0: add this times Eq. (14)'s hinge on the pairs' best Eq. (3) score max_kl p . w_M, a weak
     # contrastive term that trains surrogate selection (0 = the paper's loss alone; 0.5 chosen on
     # validation, docs/CHOICES.md)

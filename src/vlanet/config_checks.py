@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "eval.complete_order": ("groups", "rounds"),
     "train.negatives": ("both", "query", "video"),
     "train.negative_reduce": ("mean", "max"),
+    "train.negative_vcomp": ("recomputed", "reused"),
     "train.device": ("cpu", "cuda", "auto"),
     "train.autocast": ("none", "bf16"),
     "eval.protocol": ("charades", "didemo", "anet"),
@@ -79,6 +80,9 @@ def validate(cfg: Any, source: str = "config") -> Any:
         raise InputError(f"{source}: field 'data.seconds_per_row' must be > 0 when data.time_convention=seconds")
     if cfg.model.name == "tga":  # TGA has no Eq. (3) score to train: its config records no selection term
         cfg.train.selection_weight = 0.0
+    if cfg.model.name == "tga" and cfg.train.negative_vcomp != "recomputed":
+        raise InputError(f"{source}: field 'train.negative_vcomp' must be 'recomputed' for model.name=tga "
+                         "(TGA has no v_comp of Eq. 13 to reuse)")
     if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
         # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
         cfg.model.rank_by = "vla"

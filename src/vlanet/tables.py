@@ -100,6 +100,7 @@ TABLES: dict[str, dict[str, Any]] = {
             Row("w/o surrogate", "train", ["model.surrogate=false"], [35.81, 25.30, 12.26, 80.61, 64.57, 31.31]),
             Row("cascade steps 1 (ours)", "train", ["model.cascade_steps=1"]),
             Row("literal Eq. 8 scale (ours: the trap)", "train", ["model.attention_scale=none"]),
+            Row("Eq. 14's v_comp reused for negatives (ours)", "train", ["train.negative_vcomp=reused"]),
             Row("full model, paper's loss (selection term 0)", "train", ["train.selection_weight=0"],
                 [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),
             Row("full model", "train", [], [45.03, 31.82, 14.19, 95.72, 82.82, 33.33]),

@@ -87,7 +87,7 @@ def test_table3_runs_an_identical_configuration_once(tmp_path):
     r = vlanet("experiment", "table3", "--out", out, "--quiet", *TINY)
     assert r.returncode == 0, r.stderr
     rows = table_rows((out / "table3.md").read_text())
-    assert len(rows) == 15 and list(rows)[:3] == ["Random", "Prior (blind)", "Linear probe (blind)"]
+    assert len(rows) == 16 and list(rows)[:3] == ["Random", "Prior (blind)", "Linear probe (blind)"]
     # the default config has stride 8 and windows (176, 208, 240): the full model is that row
     assert "same run as 'stride 8, window (176, 208, 240)'" in rows["full model"][-1]
     assert rows["full model"][:6] == rows["stride 8, window (176, 208, 240)"][:6]

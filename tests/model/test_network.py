@@ -58,6 +58,29 @@ def test_contrastive_loss_hand_computed():
     assert float(contrastive_loss(pos, neg, owner, 0.2, "max")) == pytest.approx((0.1 + 0.5) / 2)
 
 
+
+@pytest.mark.parametrize("surrogate", [True, False])
+def test_reused_vcomp_negatives_recombine_the_positive_pairs(surrogate):
+    """train.negative_vcomp=reused, Eq. (14) as written: a negative (video a, query b) scores
+    pair a's v_comp against pair b's attended words.  On a = b that is the positive c itself
+    (Eq. 13 computed the slow way); a mismatched pair differs from the network run on it."""
+    torch.manual_seed(3)
+    model = tiny_model(surrogate=surrogate, dropout=0.0).train()
+    feats, win, words = make_inputs()
+    v = model.encode_video(torch.cat([feats, torch.randn_like(feats)]), torch.ones(2, 10, dtype=torch.bool),
+                           win.repeat(2, 1, 1, 1), torch.ones(2, 4, 3, dtype=torch.bool))
+    q = model.encode_query(torch.cat([words, torch.randint(1, 30, (1, 4))]), torch.ones(2, 4, dtype=torch.bool))
+    idx = torch.arange(2)
+    out = model.score_pairs(v, q, idx, idx)
+    a, b = torch.tensor([0, 1, 0, 1]), torch.tensor([0, 1, 1, 0])
+    c, sel = model.recombined_scores(v, q, out, a, b)
+    torch.testing.assert_close(c[:2], out.score, atol=1e-5, rtol=0)
+    run = model.score_pairs(v, q, a, b)
+    assert (c[2:] - run.score[2:]).abs().min() > 1e-4  # v_comp(V, Q-) is not v_comp(V, Q+)
+    torch.testing.assert_close(sel, run.selection)  # Eq. (3) needs no v_comp: the same either way
+    c.sum().backward()
+    assert model.cca.score_unit().w1.weight.grad.abs().sum() > 0
+
 def test_bf16_autocast_training_step_is_close_to_float32():
     """train.autocast=bf16: the same step under torch.autocast(bfloat16) gives a loss close to
     float32's, and every parameter's gradient is float32 and close (CPU autocast here; GPUs the same)."""
@@ -136,3 +159,30 @@ def test_pairs_in_length_groups_give_the_same_numbers(monkeypatch, surrogate):
                  (a.cca.v, b.cca.v), (a.cca.q, b.cca.q)] + list(zip(a.cca.q2v_weights, b.cca.q2v_weights)):
         torch.testing.assert_close(x, y, atol=1e-10, rtol=0)
     assert len(ga) == len(gb) and all(torch.allclose(x, y, atol=1e-10) for x, y in zip(ga, gb))
+
+
+def test_batch_loss_with_reused_vcomp_scores_the_same_positives():
+    """One training step under either negative_vcomp: the same positives and sampled negatives,
+    only the negatives' scores differ; both losses reach the encoders."""
+    from vlanet.config import load_config
+    from vlanet.data.loading import load_splits
+    from vlanet.train.step import batch_loss
+
+    base = ["data.synthetic_train_videos=24", "data.synthetic_test_videos=4", "data.synthetic_dim=16",
+            "model.hidden_dim=16", "model.dropout=0"]
+    cfg = load_config(None, base)
+    splits = load_splits(cfg, need=("train",))
+    batch = splits.train.collate(list(range(8)))
+    torch.manual_seed(0)
+    model = VLANet(cfg.model, splits.feature_dim, torch.from_numpy(splits.words.vectors)).train()
+    res = {}
+    for mode in ("recomputed", "reused"):
+        cfg.train.negative_vcomp = mode
+        model.zero_grad()
+        loss, pos, neg = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+        loss.backward()
+        assert torch.isfinite(loss) and model.proposal_encoder.fc.weight.grad.abs().sum() > 0
+        res[mode] = pos, neg
+    torch.testing.assert_close(res["recomputed"][0], res["reused"][0])
+    assert res["recomputed"][1].shape == res["reused"][1].shape
+    assert not torch.allclose(res["recomputed"][1], res["reused"][1])

@@ -132,7 +132,7 @@ class CascadedCrossModalAttention(nn.Module):
         """E of Eq. (13)."""
         return self.score_vla if self.score_vla is not None else self.q2v[-1].vla
 
-    def _pool(self, x: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
+    def pool(self, x: torch.Tensor, v_mask: torch.Tensor) -> torch.Tensor:
         """Eq. (13)'s v_comp = sum_k x_k for x (P, K, C), or the mean with ``vcomp_pool='mean'``."""
         pooled = (x * v_mask.unsqueeze(-1).to(x.dtype)).sum(1)
         if self.vcomp_pool == "mean":
@@ -192,7 +192,7 @@ class CascadedCrossModalAttention(nn.Module):
                 e = unit.vla.from_products(g_v2q[j], cq, cv, v_mask)  # Eq. (12)
                 cq = cq * unit.weigh(e, q_mask)[0]
         # Eq. (13): v_comp = sum_k V_k = sum_k cv_k v_k, so <v_comp A q_m> = sum_k cv_k <v_k A q_m>
-        g_comp = self._pool(cv.unsqueeze(-1) * g_score, v_mask)  # (P, M)
+        g_comp = self.pool(cv.unsqueeze(-1) * g_score, v_mask)  # (P, M)
         c = self.score_unit().from_products(g_comp.unsqueeze(1), cv.new_ones(len(cv), 1), cq, q_mask).squeeze(1)
         element_vla = self.score_unit().from_products(g_score, cv, cq, q_mask)  # E(V_k, Q), ranking option 'vla'
         return CCAOutput(c, weights, v0, q[q_index], cv, cq, element_vla)
@@ -230,6 +230,6 @@ class CascadedCrossModalAttention(nn.Module):
             weights.append(a)
             if i < self.n_rounds:
                 q, _ = self.v2q[0 if self.share else i](q, q_mask, v, v_mask)  # Eq. (12)
-        v_comp = self._pool(v, v_mask)  # Eq. (13): sum of all elements of V
+        v_comp = self.pool(v, v_mask)  # Eq. (13): sum of all elements of V
         c = self.score_unit()(v_comp.unsqueeze(1), q, q_mask).squeeze(1)  # Eq. (13): c = E(v_comp, Q)
         return CCAOutput(c, weights, v, q, element_vla=self.score_unit()(v, q, q_mask))

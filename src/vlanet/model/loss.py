@@ -2,10 +2,12 @@
 
     L = max[0, Delta - E(v_comp, Q+) + E(v_comp, Q-)]
 
-v_comp depends on the query through cross-attention, so the negative term is the full network
-run on the mismatched pair: c(V, Q-) = E(v_comp(V, Q-), Q-).  With ``negatives='both'`` we also
-use the symmetric term c(V-, Q) (TGA's bidirectional hinge).  Pairs whose video and query come
-from the same video are never negatives.
+v_comp depends on the query through cross-attention, so by default the negative term is the
+full network run on the mismatched pair: c(V, Q-) = E(v_comp(V, Q-), Q-);
+``train.negative_vcomp=reused`` scores E(v_comp(V, Q+), Q-) as the equation is written
+(``VLANet.recombined_scores``, train/step.py).  With ``negatives='both'`` we also use the
+symmetric term c(V-, Q) (TGA's bidirectional hinge).  Pairs whose video and query come from
+the same video are never negatives.
 """
 
 from __future__ import annotations

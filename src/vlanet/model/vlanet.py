@@ -61,6 +61,20 @@ class VLANet(Encoders):
             ranking = out.element_vla
         return PairOutput(out.score, ranking, window, v_mask, out, selection)
 
+    def recombined_scores(self, video: VideoEncoding, query: QueryEncoding, out: PairOutput,
+                          a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Eq. (14) as written (``train.negative_vcomp=reused``): for pairs (video a, query b) of a
+        batch whose positive pairs (i, i) are ``out``, c = E(v_comp of (a, a), Q of (b, b)), the
+        positive pair's v_comp (Eq. 13) against the other pair's attended words, so the negatives
+        cost no network run.  Returns (c, Eq. (3)'s max p . w_M of (a, b) in training, else None)."""
+        cca = out.cca
+        v_comp = self.cca.pool(cca.v, out.element_mask)  # (B, D), as in Eq. (13)
+        c = self.cca.score_unit()(v_comp[a].unsqueeze(1), cca.q[b], query.mask[b]).squeeze(1)
+        selection = None
+        if self.training:
+            selection = selection_scores(video.proposals, video.mask, query.last, a, b).flatten(1).amax(1)
+        return c, selection
+
     def _cca_by_length(self, table: torch.Tensor, v_mask: torch.Tensor, query: QueryEncoding,
                        query_idx: torch.Tensor, rows: torch.Tensor) -> CCAOutput:
         """The CCA on the pairs, in groups of similar length, each cut to its own longest pair.

@@ -60,11 +60,16 @@ def batch_loss(model: torch.nn.Module, batch: Batch, tcfg: TrainConfig, gen: tor
     nv, nq, owner = sample_pairs(batch.video_code.cpu(), tcfg, gen)
     dev = batch.feats.device
     idx = torch.arange(b)
-    out = model.score_pairs(video, query, torch.cat([idx, nv]).to(dev), torch.cat([idx, nq]).to(dev))
-    pos, neg = out.score[:b], out.score[b:]
+    if tcfg.negative_vcomp == "reused":  # Eq. (14) as written: the positives' v_comp, recombined
+        idx = idx.to(dev)
+        out = model.score_pairs(video, query, idx, idx)
+        neg, neg_sel = model.recombined_scores(video, query, out, nv.to(dev), nq.to(dev))
+        pos, sel = out.score, (None if out.selection is None else torch.cat([out.selection, neg_sel]))
+    else:  # each negative is the network run on the mismatched pair
+        out = model.score_pairs(video, query, torch.cat([idx, nv]).to(dev), torch.cat([idx, nq]).to(dev))
+        pos, neg, sel = out.score[:b], out.score[b:], out.selection
     loss = contrastive_loss(pos, neg, owner.to(dev), tcfg.margin, tcfg.negative_reduce)
-    if tcfg.selection_weight > 0 and out.selection is not None:  # trains Eq. (3)'s selection score
-        sel = out.selection
+    if tcfg.selection_weight > 0 and sel is not None:  # trains Eq. (3)'s selection score
         loss = loss + tcfg.selection_weight * contrastive_loss(sel[:b], sel[b:], owner.to(dev), tcfg.margin,
                                                                tcfg.negative_reduce)
     return loss, pos.detach(), neg.detach()
