@@ -25,7 +25,7 @@ def test_vla_matches_explicit_loops(reduce):
             for i in range(n):
                 terms = [math.tanh(float((vla.w1(x[b, i]) @ vla.w2(y[b, j])).detach())) for j in range(m) if ymask[b, j]]
                 want = sum(terms) / (len(terms) if reduce == "mean" else 1)
-                assert float(e[b, i]) == pytest.approx(want, abs=1e-5)
+                assert float(e[b, i].detach()) == pytest.approx(want, abs=1e-5)
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "transposed view"])
@@ -60,7 +60,7 @@ def test_dense_attention_matches_loops(scale):
     xm, ym = torch.ones(1, 4, dtype=torch.bool), torch.ones(1, 3, dtype=torch.bool)
     out, a = att(x, xm, y, ym)
     with torch.no_grad():
-        e = torch.tensor([sum(math.tanh(float(att.vla.w1(x[0, i]) @ att.vla.w2(y[0, j]))) for j in range(3)) for i in range(4)])
+        e = torch.tensor([sum(math.tanh(float((att.vla.w1(x[0, i]) @ att.vla.w2(y[0, j])).detach())) for j in range(3)) for i in range(4)])
     want_a = torch.softmax(2.0 * e, 0)
     assert torch.allclose(a[0], want_a, atol=1e-5)
     factor = {"none": want_a, "count": 4 * want_a, "residual": 1 + want_a}[scale]
@@ -75,7 +75,7 @@ def test_literal_scale_shrinks_features_geometrically():
         att, v = DenseAttention(D, scale=scale), x
         for _ in range(3):
             v, _ = att(v, m, v, m)
-        norms[scale] = float(v.norm(dim=-1).mean())
+        norms[scale] = float(v.norm(dim=-1).mean().detach())
     # literal: every element shrinks by ~1/N per application; count: the mean norm stays >= ~1
     assert norms["none"] < 1e-3 and norms["count"] > 0.3
 
