@@ -28,6 +28,15 @@ def test_iou_matrix_matches_scalar():
             assert m[i, j] == pytest.approx(temporal_iou(a[i], b[j]))
 
 
+@pytest.mark.parametrize("a,b,want", [
+    ((0.0, 5e-324), (0.0, 5e-324), 1.0),  # a subnormal window (hypothesis found it): halving would zero it
+    ((-1e308, 1e308), (0.0, 1e308), 0.5),  # no overflow at the edge of float64
+])
+def test_iou_at_the_float_limits_same_in_both_forms(a, b, want):
+    assert temporal_iou(a, b) == want
+    assert iou_matrix(np.array([a]), np.array([b]))[0, 0] == want
+
+
 def test_nms_suppresses_above_threshold_only():
     w = np.array([[0, 10], [1, 11], [0, 5], [20, 30]], float)
     s = np.array([0.9, 0.8, 0.7, 0.6])

@@ -20,21 +20,15 @@ import numpy as np
 
 def temporal_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """IoU of two segments [s, e] in seconds. No "+1"; zero-length or reversed segments give 0."""
-    if a[1] <= a[0] or b[1] <= b[0]:
-        return 0.0
-    if max(abs(x) for x in (*a[:2], *b[:2])) > 1e300:  # halved: no overflow at +-1e308 (not for
-        a, b = [x / 2 for x in a[:2]], [x / 2 for x in b[:2]]  # tiny values, which halving would zero)
-    inter = min(a[1], b[1]) - max(a[0], b[0])
-    if inter <= 0:
-        return 0.0
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return float(inter / union)
+    return float(iou_matrix(np.asarray(a[:2], dtype=np.float64), np.asarray(b[:2], dtype=np.float64))[0, 0])
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU between segments a (N, 2) and b (M, 2) -> (N, M), same rules as temporal_iou."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 2) / 2  # halved (IoU is scale-free): no overflow
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 2) / 2  # at +-1e308
+    """Pairwise IoU between segments a (N, 2) and b (M, 2) -> (N, M), the rules of temporal_iou."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
+    if max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0)) > 1e300:
+        a, b = a / 2, b / 2  # IoU is scale-free: no overflow at +-1e308 (tiny values stay, halving would zero them)
     inter = np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0])
     union = np.maximum(a[:, None, 1], b[None, :, 1]) - np.minimum(a[:, None, 0], b[None, :, 0])
     valid = (a[:, None, 1] > a[:, None, 0]) & (b[None, :, 1] > b[None, :, 0]) & (inter > 0)
