@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 from run_scoring import load_run, main, scored_queries
+
+from vlanet.model.vlanet import element_ranking
 
 KEYS = ["elements", "entropy", "mass on moment", "uniform mass", "top-1 q2v_last", "top-1 q2v_mean", "top-1 vla"]
 
@@ -49,18 +50,14 @@ def measure(run: str, split: str = "test") -> dict[str, float]:
         n = int(valid.sum())
         acc["elements"].append(n)
         acc["uniform mass"].append(float(on[valid].mean()))
-        attention = sq.out.cca.q2v_weights
-        rankings = {}
-        if attention:
-            entropy, mass = sharpness(attention[-1][sq.j].float().cpu().numpy()[valid], on[valid])
+        cca = sq.out.cca
+        if cca.q2v_weights:
+            entropy, mass = sharpness(cca.q2v_weights[-1][sq.j].float().cpu().numpy()[valid], on[valid])
             acc["entropy"].append(entropy)
             acc["mass on moment"].append(mass)
-            rankings["q2v_last"] = attention[-1][sq.j]
-            rankings["q2v_mean"] = torch.stack([w[sq.j] for w in attention]).mean(0)
-        if sq.out.cca.element_vla is not None:
-            rankings["vla"] = sq.out.cca.element_vla[sq.j]
-        for name, scores in rankings.items():
-            s = scores.float().cpu().numpy()
+        offered = (["q2v_last", "q2v_mean"] if cca.q2v_weights else []) + (["vla"] if cca.element_vla is not None else [])
+        for name in offered:
+            s = element_ranking(cca, name)[sq.j].float().cpu().numpy()
             top = int(np.argmax(np.where(valid, s, -np.inf)))
             acc[f"top-1 {name}"].append(100.0 * bool(on[top]))
     out = {k: (float(np.mean(v)) if v else float("nan")) for k, v in acc.items()}

@@ -19,12 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-
-def iou_grid(windows: np.ndarray, gt: tuple[float, float]) -> np.ndarray:
-    """IoU of every window (..., 2) with one ground-truth window."""
-    inter = np.clip(np.minimum(windows[..., 1], gt[1]) - np.maximum(windows[..., 0], gt[0]), 0, None)
-    union = (windows[..., 1] - windows[..., 0]) + (gt[1] - gt[0]) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+from vlanet.spans import iou_matrix
 
 
 @dataclass
@@ -39,7 +34,7 @@ class ScoredQuery:
         """IoU of each attended element's window with the best-matching annotated window (N,),
         -1 for padded elements."""
         flat = self.windows.reshape(-1, 2)[self.out.element_window[self.j].cpu().numpy()]
-        iou = np.max([iou_grid(flat, tuple(w)) for w in self.query.windows], axis=0)
+        iou = iou_matrix(flat, np.asarray(self.query.windows)).max(1)
         return np.where(self.out.element_mask[self.j].cpu().numpy(), iou, -1.0)
 
 
@@ -72,7 +67,6 @@ def scored_queries(p: Any, split: str = "test") -> Iterator[ScoredQuery]:
             yield ScoredQuery(q, out, j, video.windows, valid)
 
 
-
 def fmt(x: float) -> str:
     """A figure of a table: n/a, 3 decimals below 1, else 2."""
     return "n/a" if math.isnan(x) else f"{x:.3f}" if abs(x) < 1 else f"{x:.2f}"
@@ -97,8 +91,10 @@ def main(doc: str, measure: Callable[[str, str], dict[str, Any]], keys: list[str
         if len(rows) > 1:
             def cell(k: str) -> str:
                 vals = [r[k] for r in rows]
-                if not all(isinstance(v, float) for v in vals) or any(math.isnan(v) for v in vals):
-                    return "n/a" if all(isinstance(v, float) for v in vals) else " ".join(sorted(set(map(str, vals))))
+                if not all(isinstance(v, float) for v in vals):  # a label (e.g. rank_by)
+                    return " ".join(sorted(set(map(str, vals))))
+                if any(math.isnan(v) for v in vals):
+                    return "n/a"
                 return f"{fmt(float(np.mean(vals)))} ± {fmt(float(np.std(vals, ddof=1)))}"
             print(f"| mean of {len(rows)} ({Path(group[0]).parent.name}) | " + " | ".join(map(cell, keys)) + " |",
                   flush=True)

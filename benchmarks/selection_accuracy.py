@@ -18,7 +18,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from run_scoring import iou_grid, load_run, main, scored_queries
+from run_scoring import load_run, main, scored_queries
+
+from vlanet.spans import iou_matrix
 
 
 def measure(run: str, split: str = "test") -> dict[str, float]:
@@ -29,7 +31,7 @@ def measure(run: str, split: str = "test") -> dict[str, float]:
     for sq in scored_queries(p, split):
         wins, valid = sq.windows, sq.valid
         n_scales = wins.shape[1]
-        iou = np.where(valid, iou_grid(wins, tuple(sq.query.windows[0])), -1.0)
+        iou = np.where(valid, iou_matrix(wins, np.asarray([sq.query.windows[0]]))[:, 0].reshape(valid.shape), -1.0)
         k, best_l = np.unravel_index(int(iou.argmax()), iou.shape)
         chosen = int(sq.out.element_window[sq.j, k]) - k * n_scales
         right.append(chosen == best_l)

@@ -52,14 +52,7 @@ class VLANet(Encoders):
             s = straight_through(video.proposals, scores, best, video_idx, self.cfg.selection_temperature)
             table, rows = s.reshape(-1, d), torch.arange(s.shape[0] * k, device=s.device).view(-1, k)
         out = self._cca_by_length(table, v_mask, query, query_idx, rows)  # Eqs. (9)-(13)
-        rank = self.cfg.rank_by
-        if rank == "q2v_last" and out.q2v_weights:
-            ranking = out.q2v_weights[-1]
-        elif rank == "q2v_mean" and out.q2v_weights:
-            ranking = torch.stack(out.q2v_weights).mean(0)
-        else:  # "vla": E(s_k, Q) per element, also the fallback without cross-attention
-            ranking = out.element_vla
-        return PairOutput(out.score, ranking, window, v_mask, out, selection)
+        return PairOutput(out.score, element_ranking(out, self.cfg.rank_by), window, v_mask, out, selection)
 
     def recombined_scores(self, video: VideoEncoding, query: QueryEncoding, out: PairOutput,
                           a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -94,6 +87,17 @@ class VLANet(Encoders):
         parts = [(idx, self.cca(table, v_mask[idx, :n], query.q, query.mask, query_idx[idx], rows[idx, :n]))
                  for idx, n in groups]
         return merge_pair_outputs(parts, n_pairs, k)
+
+
+def element_ranking(out: CCAOutput, rank_by: str) -> torch.Tensor:
+    """The scores that rank the video elements at test time (``model.rank_by``), (P, K):
+    'q2v_last' the last Q2V attention, 'q2v_mean' the mean of every Q2V attention, 'vla'
+    E(s_k, Q) per element (also the fallback without cross-attention)."""
+    if rank_by == "q2v_last" and out.q2v_weights:
+        return out.q2v_weights[-1]
+    if rank_by == "q2v_mean" and out.q2v_weights:
+        return torch.stack(out.q2v_weights).mean(0)
+    return out.element_vla
 
 
 # A new length group starts where a pair is shorter than this times its group's longest pair
