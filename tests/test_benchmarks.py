@@ -90,10 +90,11 @@ def test_attention_stats_top1_of_the_own_ranking_is_the_runs_r1(attention_stats,
     assert r.returncode == 0, r.stderr
     m = attention_stats.measure(str(run))
     r1 = json.loads((run / "result.json").read_text())["test"]["R@1,IoU=0.5"]
-    assert m["top-1 q2v_last"] == pytest.approx(r1, abs=1e-6)  # TGA's attention is its only, so last, one
+    own = "q2v_last" if model == "tga" else m["rank_by"]  # TGA's attention is its only, so last, one
+    assert m[f"top-1 {own}"] == pytest.approx(r1, abs=1e-6)
     assert 0 <= m["entropy"] <= 1 and 0 <= m["mass on moment"] <= 1 and 0 < m["uniform mass"] < 1
     assert m["queries"] > 0 and m["elements"] > 1
     if model == "tga":
         assert np.isnan(m["top-1 vla"]) and m["rank_by"] == "attention"
     else:
-        assert 0 <= m["top-1 vla"] <= 100 and m["rank_by"] == "q2v_last"
+        assert 0 <= m["top-1 vla"] <= 100 and m["rank_by"] == "q2v_mean"

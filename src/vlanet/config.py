@@ -84,7 +84,7 @@ class ModelConfig:
     vla_temperature: float = 10.0  # softmax(E / T)^-1: logits are multiplied by this in Eq. (8)
     score_weights: str = "own"  # own | last_q2v : the (W1, W2) of Eq. (13)'s E (paper: "the VLA function")
     vcomp_pool: str = "mean"  # mean | sum (literal Eq. 13): how the attended V is pooled into v_comp
-    rank_by: str = "q2v_last"  # q2v_last | q2v_mean | vla  : which CCA weights rank proposals
+    rank_by: str = "q2v_mean"  # q2v_mean | q2v_last | vla : which CCA weights rank proposals (validation)
     dropout: float = 0.0
 
 

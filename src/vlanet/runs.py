@@ -15,7 +15,10 @@ RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.pr
 # Defaults that changed after their field was added: a run whose config.yaml lacks the field was
 # trained with the former value.  (A field added later is absent from older runs and defaults to
 # the behaviour before it.)
-FORMER_DEFAULTS = {"train.selection_weight": 0.0}
+FORMER_DEFAULTS = {"train.selection_weight": 0.0, "model.rank_by": "q2v_last"}
+# Fields a model does not read: a cached run of that model may differ in them (TGA ranks by its
+# own attention, so a changed VLANet ranking does not make its runs stale)
+UNREAD_FIELDS = {"tga": {"model.rank_by"}}
 
 
 def check_same_config(run: Path, want) -> None:
@@ -33,8 +36,9 @@ def check_same_config(run: Path, want) -> None:
     for dotted, value in FORMER_DEFAULTS.items():
         sec, key = dotted.split(".")
         have.setdefault(sec, {}).setdefault(key, value)
+    ignored = RUNTIME_FIELDS | UNREAD_FIELDS.get(want.model.name, set())
     diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
-            if f"{sec}.{k}" not in RUNTIME_FIELDS and k in (have.get(sec) or {}) and have[sec][k] != v]
+            if f"{sec}.{k}" not in ignored and k in (have.get(sec) or {}) and have[sec][k] != v]
     if diff:
         shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
         more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""

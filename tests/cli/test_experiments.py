@@ -166,8 +166,30 @@ def test_a_cached_run_is_compared_on_the_fields_it_recorded(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("model:\n  hidden_dim: 16\ntrain:\n  epochs: 2\n")
-    check_same_config(run, load_config(None, ["model.hidden_dim=16", "train.epochs=2", "train.selection_weight=0"]))
+    old = ["model.hidden_dim=16", "train.epochs=2", "train.selection_weight=0"]
+    check_same_config(run, load_config(None, [*old, "model.rank_by=q2v_last"]))
+    with pytest.raises(InputError, match=r"model.rank_by \('q2v_last' there, 'q2v_mean' now\)"):
+        check_same_config(run, load_config(None, old))
     with pytest.raises(InputError, match=r"train.selection_weight \(0.0 there, 0.5 now\)"):
         check_same_config(run, load_config(None, ["model.hidden_dim=16", "train.epochs=2"]))
     with pytest.raises(InputError, match=r"model.hidden_dim \(16 there, 32 now\)"):
         check_same_config(run, load_config(None, ["model.hidden_dim=32", "train.epochs=2", "train.selection_weight=0"]))
+
+
+def test_a_cached_tga_run_is_not_stale_for_a_field_tga_does_not_read(tmp_path):
+    """TGA ranks by its own attention: a VLANet ranking recorded in its config does not make it
+    stale, while the same difference does for a VLANet run."""
+    import yaml
+
+    from vlanet.config import load_config
+    from vlanet.errors import InputError
+    from vlanet.runs import check_same_config
+
+    for name in ("tga", "vlanet"):
+        run = tmp_path / name
+        run.mkdir()
+        cfg = load_config(None, [f"model.name={name}", "model.rank_by=q2v_last"]).to_dict()
+        (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    check_same_config(tmp_path / "tga", load_config(None, ["model.name=tga", "model.rank_by=q2v_mean"]))
+    with pytest.raises(InputError, match="model.rank_by"):
+        check_same_config(tmp_path / "vlanet", load_config(None, ["model.name=vlanet", "model.rank_by=q2v_mean"]))

@@ -186,3 +186,21 @@ def test_batch_loss_with_reused_vcomp_scores_the_same_positives():
     torch.testing.assert_close(res["recomputed"][0], res["reused"][0])
     assert res["recomputed"][1].shape == res["reused"][1].shape
     assert not torch.allclose(res["recomputed"][1], res["reused"][1])
+
+
+def test_element_ranking_follows_rank_by():
+    """q2v_mean averages every Q2V attention, q2v_last takes the last, vla E(s_k, Q); without
+    Q2V weights (no cross-attention) every choice falls back to E(s_k, Q)."""
+    from vlanet.model.cca import CCAOutput
+    from vlanet.model.vlanet import element_ranking
+
+    w1, w2, vla = torch.tensor([[0.7, 0.2, 0.1]]), torch.tensor([[0.1, 0.3, 0.6]]), torch.tensor([[3.0, 2.0, 1.0]])
+    base = dict(score=torch.zeros(1), v_base=torch.zeros(1, 3, 2), q_base=torch.zeros(1, 2, 2), element_vla=vla)
+    out = CCAOutput(q2v_weights=[w1, w2], **base)
+    assert torch.equal(element_ranking(out, "q2v_last"), w2)
+    assert torch.allclose(element_ranking(out, "q2v_mean"), torch.tensor([[0.4, 0.25, 0.35]]))
+    assert torch.equal(element_ranking(out, "vla"), vla)
+    # the three rankings differ here: the top element is 0 (mean), 2 (last) and 0 (vla)
+    assert element_ranking(out, "q2v_mean").argmax() != element_ranking(out, "q2v_last").argmax()
+    for rank_by in ("q2v_last", "q2v_mean", "vla"):
+        assert torch.equal(element_ranking(CCAOutput(q2v_weights=[], **base), rank_by), vla)
