@@ -128,7 +128,9 @@ def test_didemo_config_gives_all_21_moments_for_every_video():
     spec = ProposalSpec.from_config(cfg)
     for duration in (25.0, 30.0):
         win, mask = spec.grid(duration)
-        assert win.shape[:2] == (6, 6) and mask.sum() == 21
+        # Sec. 3.1: every start group holds the same number of windows (6), those past 30 s
+        # clipped to the end, so the 36 windows are the 21 moments
+        assert win.shape[:2] == (6, 6) and mask.sum() == 36
         chunks = {window_to_chunks(w, duration, "t") for w in win[mask]}
         assert len(chunks) == 21
 
