@@ -94,10 +94,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     dsub = d.add_subparsers(dest="data_command", required=True, parser_class=Parser)
     s = dsub.add_parser("synthetic", help="write the embedded synthetic dataset to disk")
     s.add_argument("--out", required=True)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--train-videos", type=int, default=600)
-    s.add_argument("--test-videos", type=int, default=200)
-    s.add_argument("--dim", type=int, default=128)
+    from vlanet.config import DataConfig
+
+    syn = DataConfig()  # the embedded default's size
+    s.add_argument("--seed", type=int, default=syn.synthetic_seed)
+    s.add_argument("--train-videos", type=int, default=syn.synthetic_train_videos)
+    s.add_argument("--test-videos", type=int, default=syn.synthetic_test_videos)
+    s.add_argument("--dim", type=int, default=syn.synthetic_dim)
     s.set_defaults(func=cmd_data_synthetic)
     pp = dsub.add_parser("prepare", help="convert official annotations to ground-truth JSONL")
     pp.add_argument("dataset", choices=["charades-sta", "charades-cd", "didemo", "activitynet"])

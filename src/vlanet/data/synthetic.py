@@ -22,14 +22,15 @@ evaluate.  ``vlanet data calibrate`` prints its oracles and blind probes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from vlanet.data.annotations import Query
 from vlanet.data.features import MemoryStore
-from vlanet.data.simulate import SimulationSpec, Simulator
+from vlanet.data.simulate import SIM_VERSION, SimulationSpec, Simulator, sentence_fingerprint, words_fingerprint
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
 
@@ -57,7 +58,7 @@ TAILS = ["", "", "", "slowly", "again", "in the room", "then leaves", "at home"]
 @dataclass
 class SyntheticSpec:
     seed: int = 0
-    n_train_videos: int = 700
+    n_train_videos: int = 600
     n_test_videos: int = 200
     dim: int = 128
     word_dim: int = 50
@@ -120,11 +121,23 @@ def _sentence(rng: np.random.Generator, verb: str, obj: str, obj_forms: list[str
     return " ".join(parts) + "."
 
 
-def _canon() -> dict[str, str]:
+def canon_map() -> dict[str, str]:
     """surface form -> concept, for words that name a verb or an object (synonyms share one)."""
     canon = {f.split()[0]: c for c, forms in VERBS.items() for f in forms}
     canon.update({f: c for cat in OBJECTS.values() for c, forms in cat.items() for f in forms})
     return canon
+
+
+def world_simulator(queries: list[Query], spec: SimulationSpec, words: WordVectors, time: TimeConvention,
+                    splits: list[list[Query]] | None = None) -> Simulator:
+    """The renderer of the synthetic world, as ``generate`` made it.  A synonym's appearance
+    follows the word vector of the first form of its concept that the planning meets, so every
+    video is planned here in sorted order: the oracles of ``vlanet data calibrate`` on the
+    written files then see the appearance the rows were rendered with."""
+    sim = Simulator(queries, spec, words, time, canon=canon_map(), splits=splits)
+    for vid in sorted(sim.videos):
+        sim.events(vid)
+    return sim
 
 
 def generate(spec: SyntheticSpec) -> SyntheticData:
@@ -153,9 +166,19 @@ def generate(spec: SyntheticSpec) -> SyntheticData:
                 splits[split].append(Query(qid, vid, sent, duration, [[round(start, 2), round(start + length, 2)]]))
                 qid += 1
     sim_spec = replace(spec.sim, dim=spec.dim, latent_dim=spec.dim, seed=spec.seed)
-    sim = Simulator(splits["train"] + splits["test"], sim_spec, words, time, canon=_canon())
+    sim = world_simulator(splits["train"] + splits["test"], sim_spec, words, time)
     store = MemoryStore({vid: sim.rows(vid) for vid in sorted(sim.videos)}, time.attrs())
     return SyntheticData(splits, store, words, time, sim)
+
+
+def simulation_attrs(syn: SyntheticData) -> dict[str, object]:
+    """What a features.h5 of the synthetic set records, as ``vlanet data simulate`` does: the
+    simulator version (readers refuse another), its settings, fingerprints of the annotations
+    and word vectors, and ``world=synthetic`` (the oracles then use the world's synonyms)."""
+    queries = [q for qs in syn.splits.values() for q in qs]
+    return {"simulated": True, "simulator_version": SIM_VERSION, "simulation": json.dumps(asdict(syn.simulator.spec)),
+            "annotations": sentence_fingerprint(queries), "word_vectors": words_fingerprint(syn.words),
+            "world": "synthetic"}
 
 
 def write_files(spec: SyntheticSpec, out: str | Path) -> dict[str, int]:
@@ -173,7 +196,7 @@ def write_files(spec: SyntheticSpec, out: str | Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "features.h5") as tmp:
         with h5py.File(tmp, "w") as f:
-            for k, v in syn.time.attrs().items():
+            for k, v in {**syn.time.attrs(), **simulation_attrs(syn)}.items():
                 f.attrs[k] = v
             for vid in syn.store.ids():
                 f.create_dataset(vid, data=syn.store.get(vid))

@@ -76,7 +76,11 @@ def _simulator(cfg: Config, store: FeatureStore, time: TimeConvention):
 
     spec = spec_from_attrs(store.attrs, str(store.path))
     paths = list(dict.fromkeys(p for p in (cfg.data.train, cfg.data.val, *test_splits(cfg).values()) if p))
-    splits = [read_ground_truth(p) for p in paths]
+    splits: list[list[Query]] = []
+    for p in paths:  # a file that repeats an earlier one (a copy of the test split) adds nothing
+        qs = read_ground_truth(p)
+        if qs not in splits:
+            splits.append(qs)
     queries = [q for split in splits for q in split]
     if sentence_fingerprint(queries) != store.attrs.get("annotations"):
         raise InputError(f"{store.path}: simulated from other annotations than data.train/val/test/extra_tests "
@@ -87,6 +91,10 @@ def _simulator(cfg: Config, store: FeatureStore, time: TimeConvention):
         if words_fingerprint(words) != store.attrs["word_vectors"]:
             raise InputError(f"{store.path}: simulated with other word vectors than data.word_vectors "
                              f"({cfg.data.word_vectors}); the oracles need the same table")
+    if store.attrs.get("world") == "synthetic":  # written by `vlanet data synthetic`: its synonyms
+        from vlanet.data.synthetic import world_simulator
+
+        return world_simulator(queries, spec, words, time, splits)
     return Simulator(queries, spec, words, time, splits=splits)
 
 
@@ -106,6 +114,24 @@ def control_rows(kind: str, cfg: Config, bed: Bed) -> dict[Any, dict[str, Any]]:
         prior = position_prior(bed.train, cfg.eval.protocol, cfg.train.seed)
         probe = probes.fit_probe(bed.train, bed.store, spec, bed.time, prior, cfg.train.seed), prior
     return probes.score_rows(kind, bed.test, bed.store, spec, bed.time, cfg.eval, probe, bed.simulator)
+
+
+BLIND_ROWS = ("prior", *probes.BLIND_KINDS)  # the blind rows every trained model is read against
+
+
+def blind_rows(cfg: Config, train: list[Query], test: list[Query], store: FeatureStore, time: TimeConvention
+               ) -> dict[str, dict[str, float]]:
+    """The metrics of the prior and the blind probes on ``test``, fitted on ``train`` (the
+    queries the model trained on): what ``vlanet train`` prints beside the model."""
+    bed = Bed(train, test, store, time, None)
+    proto = model_protocol(cfg)
+    return {kind: evaluate_rows(control_rows(kind, cfg, bed), test, proto, kind) for kind in BLIND_ROWS}
+
+
+def best_blind(rows: dict[str, dict[str, float]], key: str) -> tuple[str, float]:
+    """The blind row (prior, saliency or probe) with the highest ``key``: what a model must beat."""
+    name = max(rows, key=lambda k: rows[k][key])
+    return name, rows[name][key]
 
 
 def calibrate(cfg: Config, split: str = "test", log=lambda m: None) -> dict[str, Any]:
