@@ -139,6 +139,9 @@ class EvalConfig:
     # 'rounds' ranks the K surrogates first (CCA order), then every group's second window, ...
     complete_order: str = "groups"
     batch_size: int = 128
+    # After training, score the blind rows on every test split beside the model: the prior and
+    # the blind probes (saliency, linear probe) fitted on the training queries (eval/calibrate.py)
+    blind_controls: bool = True
     recall_at: list[int] = field(default_factory=lambda: [1, 5])
     iou_thresholds: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])
 

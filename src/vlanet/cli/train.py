@@ -82,16 +82,43 @@ def cmd_train(args: argparse.Namespace) -> int:
     for name, m in res.parts().items():
         print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "
               f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n", file=out)
-        print(metrics_table({"Random (same proposals, same NMS)": m["random"], label: m["test"],
-                             f"{label}, shuffled queries (control)": m["test_shuffled"]}), file=out)
-        print(f"\nlanguage gain ({gain_key(cfg.eval.protocol)}, true minus shuffled queries): "
-              f"{m['language_gain']:+.2f}", file=out)
+        print(metrics_table(result_rows(label, m, gain_key(cfg.eval.protocol))), file=out)
+        print(f"\n{summary_line(m, gain_key(cfg.eval.protocol))}", file=out)
     print(f"\nrun directory: {res.run_dir}", file=out)
     if args.json:
-        print(json.dumps({"run_dir": str(res.run_dir), "test": res.test, "random": res.random,
-                          "test_shuffled": res.test_shuffled, "language_gain": res.language_gain,
-                          "extra_tests": res.extra}))
+        print(json.dumps(res.to_json()))
     return 0
+
+
+BLIND_LABELS = {"prior": "Prior (blind: train moment positions)", "saliency": "Saliency (blind probe)",
+                "probe": "Linear probe (blind: prior + features)"}
+
+
+def result_rows(label: str, part: dict[str, Any], key: str) -> dict[str, dict[str, float]]:
+    """A test split's table, controls as rows: random, the prior, the best blind probe, the
+    model and the model with other videos' sentences."""
+    from vlanet.eval.calibrate import best_blind
+
+    rows = {"Random (same proposals, same NMS)": part["random"]}
+    blind = part.get("blind")
+    if blind:
+        rows[BLIND_LABELS["prior"]] = blind["prior"]
+        probe, _ = best_blind({k: v for k, v in blind.items() if k != "prior"}, key)
+        rows[f"Best blind probe: {BLIND_LABELS[probe][:1].lower()}{BLIND_LABELS[probe][1:]}"] = blind[probe]
+    rows[label] = part["test"]
+    rows[f"{label}, shuffled queries (control)"] = part["test_shuffled"]
+    return rows
+
+
+def summary_line(part: dict[str, Any], key: str) -> str:
+    """The language gain and, with the blind rows, the margin over the best of them."""
+    from vlanet.eval.calibrate import best_blind
+
+    text = f"language gain ({key}, true minus shuffled queries): {part['language_gain']:+.2f}"
+    if part.get("blind"):
+        name, value = best_blind(part["blind"], key)
+        text += f"; over the best blind row ({name}, {value:.2f}): {part['test'][key] - value:+.2f}"
+    return text
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -40,6 +40,7 @@ from vlanet.data.loading import Splits, load_splits
 from vlanet.device import resolve_device
 from vlanet.errors import InputError
 from vlanet.eval.baselines import random_predictions
+from vlanet.eval.calibrate import blind_rows
 from vlanet.eval.controls import language_gain, shuffled_dataset
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
 from vlanet.io import atomic_write_text, locked_dir
@@ -59,20 +60,51 @@ def protocol_for(cfg: Config) -> Protocol:
 
 @dataclass
 class TrainResult:
+    """What a run measured: its history and, per test split, ``score_split``'s part (the split
+    ``test`` first, then data.extra_tests by name).  ``to_json`` is result.json and ``--json``."""
+
     run_dir: Path
-    test: dict[str, float] | None
-    random: dict[str, float] | None
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-    test_shuffled: dict[str, float] | None = None  # the shuffled-query control (eval/controls.py)
-    language_gain: float | None = None  # test minus test_shuffled at eval/controls.gain_key
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data.extra_tests: score_split's part, by name
+    splits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model: str = ""
+    seed: int = 0
+    protocol: str = ""
+
+    def _main(self, key: str) -> Any:
+        return self.splits.get("test", {}).get(key)
+
+    @property
+    def test(self) -> dict[str, float] | None:
+        return self._main("test")
+
+    @property
+    def test_shuffled(self) -> dict[str, float] | None:  # the shuffled-query control (eval/controls.py)
+        return self._main("test_shuffled")
+
+    @property
+    def random(self) -> dict[str, float] | None:
+        return self._main("random")
+
+    @property
+    def language_gain(self) -> float | None:  # test minus test_shuffled at eval/controls.gain_key
+        return self._main("language_gain")
+
+    @property
+    def extra(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.splits.items() if k != "test"}
 
     def parts(self) -> dict[str, dict[str, Any]]:
-        """Every test split's part (test, test_shuffled, random, language_gain), ``test`` first."""
-        main = {"test": {"test": self.test, "test_shuffled": self.test_shuffled, "random": self.random,
-                         "language_gain": self.language_gain}} if self.test is not None else {}
-        return {**main, **self.extra}
+        """Every test split's part (test, test_shuffled, random, blind, language_gain), ``test`` first."""
+        return self.splits
+
+    def to_json(self) -> dict[str, Any]:
+        main = self.splits.get("test", {})
+        return {"run_dir": str(self.run_dir), "model": self.model, "seed": self.seed,
+                "test": main.get("test"), "test_shuffled": main.get("test_shuffled"),
+                "language_gain": main.get("language_gain"), "random": main.get("random"),
+                "blind": main.get("blind"), "extra_tests": self.extra, "seconds": round(self.seconds, 1),
+                "protocol": self.protocol}
 
 
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
@@ -155,7 +187,9 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
         tot_loss = tot_pos = tot_neg = 0.0
         n_pos = n_neg = 0
         loader = batch_loader(splits.train, [[idx for _, idx in groups] for _, groups in steps], tcfg.num_workers)
-        for (step, groups), batches in bar(zip(steps, loader), total=len(steps), desc=f"epoch {epoch + 1}/{tcfg.epochs}", enabled=progress):
+        desc = f"epoch {epoch + 1}/{tcfg.epochs}" + (f" (last: {epoch_summary(history[-1], tcfg.select_metric)})"
+                                                     if history else "")
+        for (step, groups), batches in bar(zip(steps, loader), total=len(steps), desc=desc, enabled=progress):
             faults.point(f"epoch{epoch + 1}.batch{step + 1}")
             gens = [group_generator(tcfg.seed, epoch, step, g) for g, _ in groups]
             loss, pos, neg = step_fn([b.to(device) for b in batches], gens)
@@ -207,31 +241,33 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
             on_epoch(rec)
         faults.point(f"epoch{epoch + 1}.end")
         distributed.barrier(dinfo)
-    result = TrainResult(run, None, None, history)
+    result = TrainResult(run, history, model=cfg.model.name, seed=tcfg.seed, protocol=protocol.describe())
     del step_fn  # the DDP wrapper goes first: see distributed.teardown
     distributed.teardown(dinfo)
     if not dinfo.is_main:
         return result
     if splits.test is not None or splits.extra:
         best_model, _, _, _ = load_model(ck / "best", device)
-        if splits.test is not None:
-            part = score_split(best_model, splits.test, cfg, device, protocol)
-            result.test, result.test_shuffled, result.random, result.language_gain = (
-                part["test"], part["test_shuffled"], part["random"], part["language_gain"])
-        result.extra = {name: score_split(best_model, ds, cfg, device, protocol) for name, ds in splits.extra.items()}
+        tests = ({"test": splits.test} if splits.test is not None else {}) | splits.extra
+        result.splits = {name: score_split(best_model, ds, cfg, device, protocol, splits.train.queries)
+                         for name, ds in tests.items()}
     result.seconds = time.perf_counter() - t_start
-    atomic_write_text(run / "result.json", json.dumps(
-        {"run_dir": str(run), "model": cfg.model.name, "seed": tcfg.seed, "test": result.test,
-         "test_shuffled": result.test_shuffled, "language_gain": result.language_gain, "random": result.random, "extra_tests": result.extra, "seconds": round(result.seconds, 1),
-         "protocol": protocol.describe()}, indent=1))
+    atomic_write_text(run / "result.json", json.dumps(result.to_json(), indent=1))
     return result
 
 
-def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol
-                ) -> dict[str, Any]:
+def epoch_summary(rec: dict[str, Any], metric: str) -> str:
+    """'loss 0.41, val R@1,IoU=0.5 35.2': what the progress bar shows of the last epoch."""
+    val = rec.get("val") or {}
+    return f"loss {rec['loss']:.3f}" + (f", val {metric} {val[metric]:.1f}" if metric in val else "")
+
+
+def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol,
+                train_queries: list | None = None) -> dict[str, Any]:
     """A test split's part of result.json: metrics with the true queries (``test``), with the
     shuffled-query control (``test_shuffled``, eval/controls.py), for the random baseline on the
-    same proposals (``random``), and the ``language_gain``."""
+    same proposals (``random``), the ``language_gain``, and (``eval.blind_controls``, given the
+    training queries) the ``blind`` rows: the prior and the blind probes fitted on them."""
     tp = predict_dataset(model, ds, cfg.eval, device, num_workers=cfg.train.num_workers)
     true = evaluate_rows(tp.rows, ds.queries, protocol, ds.name)
     shuffled = shuffled_dataset(ds)
@@ -239,5 +275,8 @@ def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: 
     control = evaluate_rows(sp.rows, shuffled.queries, protocol, f"{ds.name}, shuffled queries")
     random = evaluate_rows(random_predictions(ds, cfg.eval, cfg.train.seed), ds.queries, protocol,
                            f"{ds.name}, random baseline")
-    return {"test": true, "test_shuffled": control, "random": random,
+    blind = None
+    if cfg.eval.blind_controls and train_queries:
+        blind = blind_rows(cfg, train_queries, ds.queries, ds.store, ds.time)
+    return {"test": true, "test_shuffled": control, "random": random, "blind": blind,
             "language_gain": language_gain(true, control, cfg.eval.protocol)}
