@@ -98,3 +98,12 @@ def test_attention_stats_top1_of_the_own_ranking_is_the_runs_r1(attention_stats,
         assert np.isnan(m["top-1 vla"]) and m["rank_by"] == "attention"
     else:
         assert 0 <= m["top-1 vla"] <= 100 and m["rank_by"] == "q2v_mean"
+
+
+def test_default_sweep_measures_the_world_it_is_given():
+    sweep = bench_module("default_sweep")
+    tiny = "model.hidden_dim=16 train.batch_size=16 train.epochs=2 eval.batch_size=16"
+    out = sweep.main(['{"n_train_videos": 40, "n_test_videos": 12, "dim": 16, "sim": {"centre": 1.0}}', tiny])
+    assert 24 <= out["queries"] <= 48  # 12 test videos of 2-4 moments: the spec change reached calibrate
+    assert {"random", "prior", "saliency", "probe", "oracle-bow", "oracle-sentence"} <= set(out["cal"])
+    assert len(out["val"]) == 2 and out["gain"] == pytest.approx(out["test"] - out["shuffled"], abs=0.02)
