@@ -6,10 +6,12 @@ when the signal lands inside a finaliser (an h5py object being freed, say), Pyth
 "Exception ignored" and carries on.  The record survives that: ``check()`` raises again, and
 every atomic write (io.atomic_path) and every progress step calls it, so an interrupted command
 never renames a temporary file over a prior output and always ends with exit 130.
+``finishing()`` covers the moments after the command: a Ctrl-C then also exits 130.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -39,6 +41,25 @@ def install() -> None:
     if not getattr(sys.unraisablehook, "_vlanet", False):
         sys.unraisablehook = _unraisable(sys.unraisablehook)
         sys.unraisablehook._vlanet = True  # type: ignore[attr-defined]
+
+
+def _late(signum, frame) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.write("vlanet: interrupted\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(130)
+
+
+def finishing() -> None:
+    """From here on (the command has returned or failed; the interpreter is shutting down) a
+    Ctrl-C ends the process at once with exit 130 and one line: Python would otherwise re-raise
+    it as a death by signal, or print a traceback from a finaliser.  Outputs are already whole."""
+    try:
+        signal.signal(signal.SIGINT, _late)
+    except ValueError:
+        pass
 
 
 def check() -> None:

@@ -292,6 +292,18 @@ CASES += [
     # -- other commands -------------------------------------------------------------------------
     ("demo-port-out-of-range", lambda w: ["demo", "--checkpoint", str(w.root), "--port", "70000"], ["--port", "70000"]),
     ("features-inspect-check-strings", lambda w: (_h5(w.feats, {"vidA": np.array([[b"a", b"b"]] * 3)}), ["features", "inspect", str(w.feats), "--check"])[1], ["feats.h5", "vidA", "numeric"]),
+    # -- numbers too large to be times, and rates or sizes of zero (issue 28) -------------------
+    ("json-gt-duration-1e308-baseline", lambda w: (_replace_line(w.test, 1, json.dumps({**_gt_rows("te")[0], "duration": 1e308})), ["baseline", "random", "--gt", str(w.test), "--out", str(w.root / "out" / "p.jsonl")])[1], ["test.jsonl:1", "duration", "1e+07"]),
+    ("json-gt-window-1e300", lambda w: _gt_line(w, 1, relevant_windows=[[0, 1e300]]), ["test.jsonl:1", "relevant_windows"]),
+    ("json-preds-window-1e300", lambda w: _pred_line(w, 1, json.dumps({"qid": "te0a", "pred_relevant_windows": [[0, 1e300, 1.0]]})), ["preds.jsonl:1", "pred_relevant_windows"]),
+    ("option-simulate-fps-zero", lambda w: ["data", "simulate", "--gt", str(w.test), "--out", str(w.root / "out" / "b.h5"), "--fps", "0"], ["--fps", "> 0", "'0'"]),
+    ("option-simulate-frames-per-row-zero", lambda w: ["data", "simulate", "--gt", str(w.test), "--out", str(w.root / "out" / "b.h5"), "--frames-per-row", "0"], ["--frames-per-row", "> 0"]),
+    ("option-simulate-signal-inf", lambda w: ["data", "simulate", "--gt", str(w.test), "--out", str(w.root / "out" / "b.h5"), "--signal", "inf"], ["--signal", "finite"]),
+    ("option-simulate-seconds-per-row-negative", lambda w: ["data", "simulate", "--gt", str(w.test), "--out", str(w.root / "out" / "b.h5"), "--seconds-per-row", "-5"], ["--seconds-per-row", ">= 0"]),
+    ("option-synthetic-dim-zero", lambda w: ["data", "synthetic", "--out", str(w.root / "out" / "s"), "--dim", "0"], ["--dim", "> 0"]),
+    ("option-synthetic-videos-nan", lambda w: ["data", "synthetic", "--out", str(w.root / "out" / "s"), "--train-videos", "nan"], ["--train-videos", "integer"]),
+    ("option-extract-fps-zero", lambda w: ["features", "extract", str(w.root / "v.mp4"), "--out", str(w.root / "out" / "f.h5"), "--fps", "0"], ["--fps", "> 0"]),
+    ("option-experiment-seeds-zero", lambda w: ["experiment", "table1", "--out", str(w.root / "out" / "t"), "--seeds", "0"], ["--seeds", "> 0"]),
     # -- messages stay short --------------------------------------------------------------------
     ("message-long-qid-duplicate", lambda w: (_write_jsonl(w.test, [{**_gt_rows("te")[0], "qid": LONG_ID}] * 2), _eval(w))[1], ["test.jsonl:2", "100000 chars"]),
     ("message-long-unknown-video", lambda w: _prep_charades(w, LONG_ID + " 0.0 5.0##a person sits.\n"), ["anno.txt:1", "100000 chars"]),

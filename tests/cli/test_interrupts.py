@@ -60,3 +60,19 @@ def test_progress_lines_when_stderr_is_not_a_terminal(capsys):
     assert lines[0] == "work: 1/5 (20 %), 0 s" and lines[-1].startswith("work: 5/5 (100 %)")
 
 
+
+
+def test_ctrl_c_after_the_output_is_written_exits_130_with_one_line():
+    """A Ctrl-C that lands once the command has returned (its output written, the interpreter
+    shutting down) is exit 130 with one line, not a death by signal or a traceback."""
+    script = ("import os, signal, sys, time\n"
+              "from vlanet.cli import main\n"
+              "sys.argv = ['vlanet', 'config', 'list']\n"
+              "code = main()\n"
+              "os.kill(os.getpid(), signal.SIGINT)\n"
+              "time.sleep(10)\n"
+              "sys.exit(code)\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 130, (p.returncode, p.stderr)
+    assert p.stderr.strip() == "vlanet: interrupted"
+    assert "charades_sta_sim" in p.stdout  # the output before it is whole

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        interrupts.check()  # a Ctrl-C swallowed by a finaliser during the command
+        return code
     except InputError as e:
         print(f"vlanet: error: {one_line(str(e))}", file=sys.stderr)
         return 2
@@ -59,3 +61,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"vlanet: runtime error: {one_line(f'{type(e).__name__}: {e}')}", file=sys.stderr)
         return 1
+    finally:
+        if argv is None:  # the command line (not an in-process call): Ctrl-C from here on too
+            interrupts.finishing()

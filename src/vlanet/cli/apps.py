@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from vlanet.cli.common import (
+    COUNT,
+    POSITIVE,
+    POSITIVE_INT,
     Parser,
     nms_arg,
     port,
@@ -113,7 +116,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rn.add_argument("query", nargs="*", help="one or more sentences")
     rn.add_argument("--queries", help="a text file with one sentence per line")
     rn.add_argument("--checkpoint", required=True, help="run directory or checkpoint directory")
-    rn.add_argument("--topk", type=int, default=5)
+    rn.add_argument("--topk", type=POSITIVE_INT, default=5)
     rn.add_argument("--json", action="store_true", help="one JSON object per query on stdout")
     rn.add_argument("--plot", help="write a timeline figure (.png or .svg)")
     rn.add_argument("--weights", help="backbone weights, for backbones that need them")
@@ -126,8 +129,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     dm.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost only)")
     dm.add_argument("--port", type=port, default=7860, help="TCP port, 1-65535")
     dm.add_argument("--example", action="append", help="an example video offered in the page (repeatable)")
-    dm.add_argument("--max-upload-mb", type=float, default=200.0)
-    dm.add_argument("--max-minutes", type=float, default=90.0, help="longest video accepted")
+    dm.add_argument("--max-upload-mb", type=POSITIVE, default=200.0)
+    dm.add_argument("--max-minutes", type=POSITIVE, default=90.0, help="longest video accepted")
     dm.add_argument("--device", default="cpu")
     dm.set_defaults(func=cmd_demo)
 
@@ -154,5 +157,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--protocol", default="charades", choices=["charades", "didemo", "anet"])
     rp.add_argument("--nms", type=nms_arg, default=None)
     rp.add_argument("--hit", default=">=", choices=[">=", ">"])
-    rp.add_argument("--limit", type=int, default=0, help="show only the first N queries (0 = all)")
+    rp.add_argument("--limit", type=COUNT, default=0, help="show only the first N queries (0 = all)")
     rp.set_defaults(func=cmd_report)

@@ -25,6 +25,30 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one_line(message + suggestion(self, message))} (see '{self.prog} --help')\n")
 
 
+def number(kind: type, low: float | None = None, strict: bool = True):
+    """An argparse type: a finite ``kind`` (int or float), above ``low`` (``strict``) or at
+    least ``low``; '0', 'inf', 'nan' or '1e400' for a rate or a size is refused by the parser."""
+    import math
+
+    bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a number'}{bound}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(v) or (low is not None and (v <= low if strict else v < low)):
+            raise argparse.ArgumentTypeError(f"must be a finite number{bound}, got {text!r}")
+        return v
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE_INT, POSITIVE, COUNT = number(int, 0), number(float, 0), number(int, 0, strict=False)
+
+
 def suggestion(parser: argparse.ArgumentParser, message: str) -> str:
     """'; did you mean X?' for an invalid choice or an unrecognised option close to a known one."""
     import difflib

@@ -9,8 +9,11 @@ import sys
 import time
 
 from vlanet.cli.common import (
+    POSITIVE,
+    POSITIVE_INT,
     Parser,
     config_and_overrides,
+    number,
 )
 from vlanet.errors import InputError
 from vlanet.io import check_outputs
@@ -89,6 +92,16 @@ def cmd_data_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def sim_type(name: str, default: object):
+    """The parser type of a ``SimulationSpec`` option: widths positive, other numbers finite
+    (``SimulationSpec.check`` then says which range each one needs)."""
+    if isinstance(default, str):
+        return str
+    if isinstance(default, int):
+        return POSITIVE_INT if name in ("dim", "latent_dim") else int
+    return number(float)
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("data", help="dataset utilities")
     dsub = d.add_subparsers(dest="data_command", required=True, parser_class=Parser)
@@ -98,9 +111,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     syn = DataConfig()  # the embedded default's size
     s.add_argument("--seed", type=int, default=syn.synthetic_seed)
-    s.add_argument("--train-videos", type=int, default=syn.synthetic_train_videos)
-    s.add_argument("--test-videos", type=int, default=syn.synthetic_test_videos)
-    s.add_argument("--dim", type=int, default=syn.synthetic_dim)
+    s.add_argument("--train-videos", type=POSITIVE_INT, default=syn.synthetic_train_videos)
+    s.add_argument("--test-videos", type=POSITIVE_INT, default=syn.synthetic_test_videos)
+    s.add_argument("--dim", type=POSITIVE_INT, default=syn.synthetic_dim)
     s.set_defaults(func=cmd_data_synthetic)
     pp = dsub.add_parser("prepare", help="convert official annotations to ground-truth JSONL")
     pp.add_argument("dataset", choices=["charades-sta", "charades-cd", "didemo", "activitynet"])
@@ -125,10 +138,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                                               "fill_positions": list(FILL_POSITIONS)}[f.name],
                             help=f"{SIM_HELP[f.name]}")
         else:
-            sm.add_argument(opt, type=type(f.default), default=f.default, help=f"{SIM_HELP[f.name]}")
-    sm.add_argument("--fps", type=float, default=24.0)
-    sm.add_argument("--frames-per-row", type=int, default=16)
-    sm.add_argument("--seconds-per-row", type=float, default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
+            sm.add_argument(opt, type=sim_type(f.name, f.default), default=f.default, help=f"{SIM_HELP[f.name]}")
+    sm.add_argument("--fps", type=POSITIVE, default=24.0)
+    sm.add_argument("--frames-per-row", type=POSITIVE_INT, default=16)
+    sm.add_argument("--seconds-per-row", type=number(float, 0, strict=False), default=0.0, help="> 0: rows of this many seconds (DiDeMo: 5)")
     sm.add_argument("--quiet", action="store_true")
     sm.set_defaults(func=cmd_data_simulate)
 

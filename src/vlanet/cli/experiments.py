@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vlanet.cli.common import POSITIVE_INT
+
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     from vlanet.experiments import run_table
@@ -40,7 +42,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     x.add_argument("table", choices=["table1", "table2", "table3", "charades-cd", "selection"])
     x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
     x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
-    x.add_argument("--seeds", type=int, default=1, help="train every model row with seeds 0..N-1; mean ± std")
+    x.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train every model row with seeds 0..N-1; mean ± std")
     x.add_argument("--rows", help="train only these model rows, comma-separated slugs as in the run folders "
                    "(e.g. full-model,w-o-surrogate); the controls always run")
     x.add_argument("--quiet", action="store_true")

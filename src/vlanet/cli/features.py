@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 from vlanet.cli.common import (
+    COUNT,
+    POSITIVE,
+    POSITIVE_INT,
     Parser,
 )
 from vlanet.io import check_outputs
@@ -55,7 +58,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     fsub = fe.add_subparsers(dest="features_cmd", required=True, parser_class=Parser)
     fi = fsub.add_parser("inspect", help="ids, shapes, dims and attributes of a feature file or directory")
     fi.add_argument("path")
-    fi.add_argument("--limit", type=int, default=5, help="example ids to show")
+    fi.add_argument("--limit", type=COUNT, default=5, help="example ids to show")
     fi.add_argument("--check", action="store_true", help="read every video: NaN/inf, zero rows, dims")
     fi.add_argument("--json", action="store_true")
     fi.set_defaults(func=cmd_features_inspect)
@@ -64,9 +67,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     fx.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR")
     fx.add_argument("--backbone", default="efficientnet-lite0", help="efficientnet-lite0 (offline), vgg16-fc7, r3d-18")
     fx.add_argument("--out", required=True)
-    fx.add_argument("--fps", type=float, default=2.0, help="frames sampled per second")
-    fx.add_argument("--frames-per-row", type=int, default=1, help="frames averaged (or one 3D clip) per feature row")
-    fx.add_argument("--batch-size", type=int, default=32)
+    fx.add_argument("--fps", type=POSITIVE, default=2.0, help="frames sampled per second")
+    fx.add_argument("--frames-per-row", type=POSITIVE_INT, default=1, help="frames averaged (or one 3D clip) per feature row")
+    fx.add_argument("--batch-size", type=POSITIVE_INT, default=32)
     fx.add_argument("--weights", help="backbone weights (.safetensors or a .pth state dict); required for vgg16-fc7, r3d-18")
     fx.add_argument("--device", default="cpu")
     fx.add_argument("--quiet", action="store_true")

@@ -37,6 +37,9 @@ class Query:
         return row
 
 
+MAX_SECONDS = 1e7  # about 116 days: longer "videos" are corrupt rows (1e308 overflows the row count)
+
+
 def _num(v: Any, path: Path, line: int, name: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise InputError(f"{path}:{line}: field '{name}' must be a finite number, got {v!r}")
@@ -55,6 +58,8 @@ def window_list(wins: Any, path: Path, line: int, name: str, width: int) -> list
         if not isinstance(w, list) or len(w) < 2:
             raise InputError(f"{path}:{line}: field '{name}' must hold {shape} entries, got {w!r}")
         vals = [_num(x, path, line, name) for x in w[:width]]
+        if max(abs(vals[0]), abs(vals[1])) > MAX_SECONDS:
+            raise InputError(f"{path}:{line}: field '{name}' has a time beyond {MAX_SECONDS:g} s: {w!r}")
         if vals[1] < vals[0]:
             raise InputError(f"{path}:{line}: field '{name}' has end {vals[1]} before start {vals[0]}")
         out.append(vals)
@@ -96,8 +101,8 @@ def read_ground_truth(path: str | Path) -> list[Query]:
         if not isinstance(obj["query"], str) or not obj["query"].strip():
             raise InputError(f"{p}:{line}: field 'query' must be a non-empty string")
         duration = _num(obj["duration"], p, line, "duration")
-        if duration <= 0:
-            raise InputError(f"{p}:{line}: field 'duration' must be > 0, got {duration}")
+        if not 0 < duration <= MAX_SECONDS:
+            raise InputError(f"{p}:{line}: field 'duration' must be > 0 and at most {MAX_SECONDS:g} s, got {duration:g}")
         windows = window_list(obj["relevant_windows"], p, line, "relevant_windows", 2)
         extra = {k: v for k, v in obj.items() if k not in ("qid", "vid", "query", "duration", "relevant_windows")}
         out.append(Query(qid, str(obj["vid"]), obj["query"], duration, windows, extra))
