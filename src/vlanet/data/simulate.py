@@ -151,6 +151,13 @@ def words_fingerprint(words: WordVectors | None) -> str:
     return f"{zlib.crc32(blob):08x}"
 
 
+def bed_attrs(spec: SimulationSpec, queries: list[Query], words: WordVectors | None) -> dict[str, object]:
+    """The HDF5 attributes that identify a simulated file: the simulator version (readers
+    refuse another), the spec, and fingerprints of the annotations and word vectors."""
+    return {"simulated": True, "simulator_version": SIM_VERSION, "simulation": json.dumps(asdict(spec)),
+            "annotations": sentence_fingerprint(queries), "word_vectors": words_fingerprint(words)}
+
+
 def simulate(queries: list[Query], out: str | Path, spec: SimulationSpec,
              words: WordVectors | None = None, time: TimeConvention | None = None,
              progress: bool = True, splits: list[list[Query]] | None = None) -> dict[str, int]:
@@ -162,13 +169,8 @@ def simulate(queries: list[Query], out: str | Path, spec: SimulationSpec,
     rows = 0
     with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
-            for key, value in sim.time.attrs().items():
+            for key, value in {**sim.time.attrs(), **bed_attrs(spec, queries, words)}.items():
                 f.attrs[key] = value
-            f.attrs["simulated"] = True
-            f.attrs["simulator_version"] = SIM_VERSION
-            f.attrs["simulation"] = json.dumps(asdict(spec))
-            f.attrs["annotations"] = sentence_fingerprint(queries)
-            f.attrs["word_vectors"] = words_fingerprint(words)
             for vid in bar(sorted(sim.videos), total=len(sim.videos), desc="simulate", enabled=progress):
                 x = sim.rows(vid)
                 f.create_dataset(vid, data=x.astype(spec.dtype))

@@ -22,15 +22,14 @@ evaluate.  ``vlanet data calibrate`` prints its oracles and blind probes.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from vlanet.data.annotations import Query
 from vlanet.data.features import MemoryStore
-from vlanet.data.simulate import SIM_VERSION, SimulationSpec, Simulator, sentence_fingerprint, words_fingerprint
+from vlanet.data.simulate import SimulationSpec, Simulator, bed_attrs
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
 
@@ -176,9 +175,7 @@ def simulation_attrs(syn: SyntheticData) -> dict[str, object]:
     simulator version (readers refuse another), its settings, fingerprints of the annotations
     and word vectors, and ``world=synthetic`` (the oracles then use the world's synonyms)."""
     queries = [q for qs in syn.splits.values() for q in qs]
-    return {"simulated": True, "simulator_version": SIM_VERSION, "simulation": json.dumps(asdict(syn.simulator.spec)),
-            "annotations": sentence_fingerprint(queries), "word_vectors": words_fingerprint(syn.words),
-            "world": "synthetic"}
+    return {**bed_attrs(syn.simulator.spec, queries, syn.words), "world": "synthetic"}
 
 
 def write_files(spec: SyntheticSpec, out: str | Path) -> dict[str, int]:
