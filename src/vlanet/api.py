@@ -65,7 +65,7 @@ class Predictor:
 
     @property
     def feature_dim(self) -> int:
-        return int(self.model.proposal_encoder.fc.in_features)
+        return int(self.model.feature_dim)
 
     @property
     def backbone(self) -> str | None:
@@ -133,7 +133,7 @@ class Predictor:
         zero = torch.zeros(1, dtype=torch.long, device=dev)
         out = self.model.score_pairs(video.encoding, q, zero, zero)
         wins, sc = PairRanker(video.encoding, q, out, self.cfg.eval.complete_ranking,
-                              order=self.cfg.eval.complete_order).windows(0, video.windows)
+                              order=self.cfg.eval.complete_order).windows(0, video.windows, video.duration)
         row = prediction_row(Query(None, video.source, query, video.duration), wins, sc, self.cfg.eval.nms, topk)
         result: dict[str, Any] = {"query": query, "duration": video.duration,
                                   "pred_relevant_windows": row["pred_relevant_windows"], "unknown_words": unknown}
@@ -167,6 +167,11 @@ class Predictor:
         word x element map (outer product of V and Q after CCA, before pooling)."""
         words = [t for t in tokenize(query) if t in self.words.index]
         n_scales = video.windows.shape[1]
+        if out.cca is None:  # CNM, CPL: Gaussian proposals weighted by their scores; no word x element map
+            spans = out.element_span[0].float().cpu().numpy() * video.duration
+            weights = torch.softmax(out.element_scores[0].float(), 0).cpu().numpy()
+            return {"words": words, "element_windows": spans.tolist(), "element_weights": weights.tolist(),
+                    "map": None, "scales": n_scales}
         win_idx = out.element_window[0].cpu().numpy()
         mask = out.element_mask[0].cpu().numpy()
         flat = video.windows.reshape(-1, 2)

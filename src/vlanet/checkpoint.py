@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from vlanet import faults
-from vlanet.config import Config, config_from_dict
+from vlanet.config import OWN_SECTION, Config, config_from_dict
 from vlanet.data.vocab import WordVectors
 from vlanet.errors import InputError
 from vlanet.io import atomic_path, atomic_write_text
@@ -27,10 +27,13 @@ FORMAT = "vlanet-checkpoint-1"
 
 
 def build_model(cfg: Config, feature_dim: int, words: WordVectors) -> torch.nn.Module:
-    from vlanet.model import TGA, VLANet
+    from vlanet.model import CNM, CPL, TGA, VLANet
 
-    cls = TGA if cfg.model.name == "tga" else VLANet
-    return cls(cfg.model, feature_dim, torch.from_numpy(words.vectors))
+    vectors = torch.from_numpy(words.vectors)
+    if cfg.model.name in OWN_SECTION:  # configured by a section of their own
+        cls = CNM if cfg.model.name == "cnm" else CPL
+        return cls(getattr(cfg, cfg.model.name), feature_dim, vectors, words.words)
+    return (TGA if cfg.model.name == "tga" else VLANet)(cfg.model, feature_dim, vectors)
 
 
 def save_model(dir_: str | Path, model: torch.nn.Module, cfg: Config, feature_dim: int,
@@ -65,7 +68,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[to
         state = load_file(str(d / "model.safetensors"))
     except (SafetensorError, OSError, ValueError) as e:
         raise InputError(f"{d / 'model.safetensors'}: not a readable safetensors file ({e})") from None
-    wv = state.get("query_encoder.word_vectors")
+    wv = state.get("query_encoder.word_vectors", state.get("word_vectors"))  # VLANet/TGA, CNM/CPL
     if wv is None or wv.shape[0] != len(info["vocab"]):
         raise InputError(f"{d / 'model.safetensors'}: word vectors missing or not matching the vocabulary in model.json")
     words = WordVectors(list(info["vocab"]), wv.numpy())

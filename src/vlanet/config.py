@@ -58,7 +58,9 @@ class DataConfig:
 class ModelConfig:
     """VLANet architecture (Section 3). Ablations of Table 3 are switches here."""
 
-    name: str = "vlanet"  # vlanet | tga (the Mithun et al. 2019 baseline, model/tga.py)
+    # vlanet | tga (Mithun et al. 2019, model/tga.py) | cnm | cpl (Zheng et al. 2022, model/cnm.py,
+    # model/cpl.py; their settings are the cnm: and cpl: sections)
+    name: str = "vlanet"
     hidden_dim: int = 128  # D (paper: unstated; relatives use 256-1024; configs for real data set 256)
     freeze_word_vectors: bool = True  # GloVe kept fixed (paper: unstated; TGA keeps it fixed)
     query_fc: bool = False  # a linear layer after the GRU ("FC resizes Q", Fig. 2); the GRU is already D wide
@@ -86,6 +88,47 @@ class ModelConfig:
     vcomp_pool: str = "mean"  # mean | sum (literal Eq. 13): how the attended V is pooled into v_comp
     rank_by: str = "q2v_mean"  # q2v_mean | q2v_last | vla : which CCA weights rank proposals (validation)
     dropout: float = 0.0
+
+
+@dataclass
+class ReconstructionConfig:
+    """What CNM and CPL share (model/reconstruction.py); defaults are their public code's
+    Charades-STA settings unless docs/CHOICES.md says otherwise."""
+
+    hidden_dim: int = 128  # D of both transformer decoders; their code: 256 (ours: speed, CHOICES.md)
+    heads: int = 4
+    layers: int = 3  # layers of each of the two decoders
+    dropout: float = 0.1  # on the input features, the word vectors and inside the decoders
+    num_clips: int = 32  # every video resampled to this many clips (mean of rows); their code: 200
+    recon_stride: int = 4  # reconstruction reads every this-th clip, as their code does
+    mask_every: int = 3  # hide max(l // this, 1) of a sentence's l words
+    content_weight: float = 1.0  # log-odds of hiding a content word rather than a function word
+    label_smoothing: float = 0.1  # epsilon of the reconstruction loss
+    causal_video: bool = True  # clips attend only to earlier clips (as their code's decoders do)
+
+
+@dataclass
+class CNMConfig(ReconstructionConfig):
+    """CNM (Zheng et al., AAAI 2022): model/cnm.py."""
+
+    alpha: float = 5.5  # sharpness of the mask exp(-alpha (t - c)^2 / w^2)
+    max_width: float = 0.45  # w = sigmoid(.) * this
+    beta_1: float = 0.1  # margin of L_pos against the whole video (hard negative)
+    beta_2: float = 0.15  # margin of L_pos against the complement 1 - g (easy negative)
+
+
+@dataclass
+class CPLConfig(ReconstructionConfig):
+    """CPL (Zheng et al., CVPR 2022): model/cpl.py."""
+
+    num_props: int = 8  # K Gaussian proposals per query
+    sigma: float = 9.0  # std of a mask = w / sigma
+    gamma: float = 0.5  # the negatives move out as (epoch / epochs)^gamma
+    margin_1: float = 0.1  # of the best proposal against the whole video
+    margin_2: float = 0.15  # of the best proposal against its left / right negatives
+    lambda_div: float = 0.146  # target overlap lambda I of the diversity loss
+    alpha_1: float = 1.0  # weight of the intra-video contrastive loss
+    alpha_2: float = 5.0  # weight of the diversity loss
 
 
 @dataclass
@@ -157,9 +200,16 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    cnm: CNMConfig = field(default_factory=CNMConfig)
+    cpl: CPLConfig = field(default_factory=CPLConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+SECTIONS = tuple(f.name for f in dataclasses.fields(Config))
+MODEL_LABELS = {"vlanet": "VLANet", "tga": "TGA", "cnm": "CNM", "cpl": "CPL"}  # model.name -> table label
+OWN_SECTION = ("cnm", "cpl")  # models configured by a section of their own, not by model:
 
 
 def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:
@@ -213,8 +263,7 @@ def _close_key(dotted: str) -> str:
     """'; did you mean 'train.epochs'?' for a key close to a real one, else ''."""
     import difflib
 
-    keys = [f"{sec}.{name}" for sec in ("data", "model", "train", "eval")
-            for name in _section_types(type(getattr(Config(), sec)))]
+    keys = [f"{sec}.{name}" for sec in SECTIONS for name in _section_types(type(getattr(Config(), sec)))]
     close = difflib.get_close_matches(dotted, keys, n=1, cutoff=0.75)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -227,7 +276,7 @@ def _apply(cfg: Config, dotted: str, value: Any, source: str) -> None:
     parts = dotted.split(".")
     if len(parts) != 2 or parts[0] not in {f.name for f in dataclasses.fields(Config)}:
         raise InputError(f"{source}: unknown config key '{dotted}'{_close_key(dotted)} "
-                         "(expected section.field, sections: data, model, train, eval)")
+                         f"(expected section.field, sections: {', '.join(SECTIONS)})")
     section = getattr(cfg, parts[0])
     types_ = _section_types(type(section))
     if parts[1] not in types_:
@@ -237,7 +286,7 @@ def _apply(cfg: Config, dotted: str, value: Any, source: str) -> None:
 
 def config_from_dict(d: dict[str, Any], source: str = "config") -> Config:
     if not isinstance(d, dict):
-        raise InputError(f"{source}: expected a mapping of sections (data, model, train, eval)")
+        raise InputError(f"{source}: expected a mapping of sections ({', '.join(SECTIONS)})")
     cfg = Config()
     for sec, body in d.items():
         if body is None:

@@ -15,7 +15,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.source": ("synthetic", "files"),
     "data.time_convention": ("auto", "fps", "uniform", "seconds"),
     "data.preload": ("none", "ram", "device"),
-    "model.name": ("vlanet", "tga"),
+    "model.name": ("vlanet", "tga", "cnm", "cpl"),
     "model.window_overflow": ("clip", "drop"),
     "model.attention_scale": ("none", "count", "residual"),
     "model.vla_reduce": ("sum", "mean"),
@@ -36,12 +36,17 @@ POSITIVE = {
     "model.hidden_dim", "model.stride_frames", "train.epochs", "train.batch_size", "train.lr", "train.negative_groups",
     "eval.topk", "eval.batch_size", "data.fps", "data.frames_per_row", "model.vla_temperature",
     "data.synthetic_train_videos", "data.synthetic_test_videos", "data.synthetic_dim", "model.selection_temperature",
+    *(f"{m}.{f}" for m in ("cnm", "cpl") for f in ("hidden_dim", "heads", "layers", "num_clips", "recon_stride",
+                                                  "mask_every")),
+    "cnm.alpha", "cnm.max_width", "cpl.num_props", "cpl.sigma",
 }
 NON_NEGATIVE = {
     "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
     "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "train.bucket_batches", "data.seconds_per_row", "data.word_dim",
     "model.proposal_span_s",
     "model.dropout", "train.selection_weight",
+    *(f"{m}.{f}" for m in ("cnm", "cpl") for f in ("content_weight", "label_smoothing")),
+    "cnm.beta_1", "cnm.beta_2", "cpl.gamma", "cpl.margin_1", "cpl.margin_2", "cpl.lambda_div", "cpl.alpha_1", "cpl.alpha_2",
 }
 
 
@@ -52,7 +57,7 @@ def validate(cfg: Any, source: str = "config") -> Any:
         v = getattr(getattr(cfg, sec), name)
         if v not in allowed:
             raise InputError(f"{source}: field '{key}' must be one of {', '.join(allowed)}; got {v!r}")
-    for sec_name in ("data", "model", "train", "eval"):  # every number is finite
+    for sec_name in (f.name for f in dataclasses.fields(cfg)):  # every number is finite
         for f in dataclasses.fields(getattr(cfg, sec_name)):
             v = getattr(getattr(cfg, sec_name), f.name)
             for x in (v if isinstance(v, list) else [v]):
@@ -60,8 +65,16 @@ def validate(cfg: Any, source: str = "config") -> Any:
                     raise InputError(f"{source}: field '{sec_name}.{f.name}' must be a finite number; got {x!r}")
                 if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 2**31:
                     raise InputError(f"{source}: field '{sec_name}.{f.name}' is out of range; got {x:.3g}")
-    if not 0.0 <= cfg.model.dropout < 1.0:
-        raise InputError(f"{source}: field 'model.dropout' must be in [0, 1); got {cfg.model.dropout}")
+    for key, v in (("model.dropout", cfg.model.dropout), ("cnm.dropout", cfg.cnm.dropout), ("cpl.dropout", cfg.cpl.dropout),
+                   ("cnm.label_smoothing", cfg.cnm.label_smoothing), ("cpl.label_smoothing", cfg.cpl.label_smoothing)):
+        if not 0.0 <= v < 1.0:
+            raise InputError(f"{source}: field '{key}' must be in [0, 1); got {v}")
+    for sec in ("cnm", "cpl"):
+        rc = getattr(cfg, sec)
+        if rc.hidden_dim % rc.heads:
+            raise InputError(f"{source}: field '{sec}.heads' must divide {sec}.hidden_dim ({rc.hidden_dim}); got {rc.heads}")
+        if rc.num_clips < 2:
+            raise InputError(f"{source}: field '{sec}.num_clips' must be at least 2; got {rc.num_clips}")
     for key in POSITIVE | NON_NEGATIVE:
         sec, name = key.split(".")
         v = getattr(getattr(cfg, sec), name)
@@ -78,11 +91,11 @@ def validate(cfg: Any, source: str = "config") -> Any:
         raise InputError(f"{source}: field 'data.val_fraction' must be in [0, 1); got {cfg.data.val_fraction}")
     if cfg.data.time_convention == "seconds" and cfg.data.seconds_per_row <= 0:
         raise InputError(f"{source}: field 'data.seconds_per_row' must be > 0 when data.time_convention=seconds")
-    if cfg.model.name == "tga":  # TGA has no Eq. (3) score to train: its config records no selection term
+    if cfg.model.name != "vlanet":  # only VLANet has an Eq. (3) score to train: the others record no selection term
         cfg.train.selection_weight = 0.0
-    if cfg.model.name == "tga" and cfg.train.negative_vcomp != "recomputed":
-        raise InputError(f"{source}: field 'train.negative_vcomp' must be 'recomputed' for model.name=tga "
-                         "(TGA has no v_comp of Eq. 13 to reuse)")
+    if cfg.model.name != "vlanet" and cfg.train.negative_vcomp != "recomputed":
+        raise InputError(f"{source}: field 'train.negative_vcomp' must be 'recomputed' for model.name={cfg.model.name} "
+                         "(only VLANet has a v_comp of Eq. 13 to reuse)")
     if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
         # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
         cfg.model.rank_by = "vla"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vlanet.checkpoint import resolve_checkpoint
+from vlanet.config import MODEL_LABELS
 from vlanet.errors import InputError
 from vlanet.io import atomic_write_text
 
@@ -82,7 +83,7 @@ def _result_of(run: Path) -> dict[str, Any] | None:
 def model_card(info: dict[str, Any], result: dict[str, Any] | None) -> str:
     """README.md of an exported model: what it is, how to use it, its numbers with the controls."""
     cfg = info["config"]
-    name = {"vlanet": "VLANet", "tga": "TGA"}.get(cfg["model"]["name"], cfg["model"]["name"])
+    name = MODEL_LABELS.get(cfg["model"]["name"], cfg["model"]["name"])
     lines = ["---", "library_name: vlanet", "tags: [video-moment-retrieval, weakly-supervised, vlanet]", "---", "",
              f"# {name} checkpoint (vlanet)", "",
              f"A {name} model trained with the vlanet package on "

@@ -1,7 +1,8 @@
 """From a trained model to ranked windows in seconds: the one prediction path.
 
 For each query the CCA ranking scores of the video elements (surrogates, or all proposals in
-the "w/o surrogate" ablation) are mapped back to their windows in seconds, then temporal NMS
+the "w/o surrogate" ablation) are mapped back to their windows in seconds (CNM's and CPL's
+Gaussian proposals are spans in fractions of the video, times its duration), then temporal NMS
 (``eval.nms_threshold``) keeps the top ``eval.topk``.  Output rows follow the moment_detr
 prediction format.  The random baseline uses the same proposals and the same NMS.
 """
@@ -92,20 +93,27 @@ class PairRanker:
     def __init__(self, video, query, out, complete: bool, video_of: torch.Tensor | None = None,
                  order: str = "groups"):
         """``video_of[j]``: index into ``video`` of query j's video (default: j)."""
-        b = query.q.shape[0]
+        b = query.mask.shape[0]
         if video_of is None:
-            video_of = torch.arange(b, device=query.q.device)
+            video_of = torch.arange(b, device=query.mask.device)
         self.scores = out.element_scores[:b].float().masked_fill(~out.element_mask[:b], float("-inf")).cpu().numpy()
         self.win_idx = out.element_window[:b].cpu().numpy()
+        # models whose elements are free spans (CNM, CPL): fractions of the video, not grid windows
+        self.spans = None if out.element_span is None else out.element_span[:b].float().cpu().numpy()
         # complete ranking applies when the elements are the K surrogates (not all K*L proposals)
         self.order = order
-        self.complete = complete and out.element_scores.shape[1] == video.proposals.shape[1] and video.proposals.shape[2] > 1
+        self.complete = (complete and self.spans is None and out.element_scores.shape[1] == video.proposals.shape[1]
+                         and video.proposals.shape[2] > 1)
         if self.complete:  # Eq. (3) score of every proposal orders the windows inside each group
             self.eq3 = torch.einsum("bkld,bd->bkl", video.proposals[video_of], query.last).float().cpu().numpy()
             self.mask = video.mask[video_of].cpu().numpy()
 
-    def windows(self, j: int, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """grid (K, L, 2): the pair's proposal windows in seconds -> (windows (N, 2), scores (N,))."""
+    def windows(self, j: int, grid: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
+        """grid (K, L, 2): the pair's proposal windows in seconds, ``duration`` its video's length
+        -> (windows (N, 2), scores (N,))."""
+        if self.spans is not None:
+            ok = np.isfinite(self.scores[j])
+            return self.spans[j][ok].astype(np.float64) * duration, self.scores[j][ok]
         flat = grid.reshape(-1, 2)
         if self.complete:
             kk = grid.shape[0]
@@ -163,7 +171,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
         n_neg += int(valid.sum())
         ranker = PairRanker(video, query, out, cfg.complete_ranking, vid_of, cfg.complete_order)
         for j, i in enumerate(batch.index):
-            wins, sc = ranker.windows(j, ds.video(i).windows)
+            wins, sc = ranker.windows(j, ds.video(i).windows, ds.queries[i].duration)
             rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)
     return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
 

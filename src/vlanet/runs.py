@@ -38,12 +38,23 @@ def check_same_config(run: Path, want) -> None:
         have.setdefault(sec, {}).setdefault(key, value)
     ignored = RUNTIME_FIELDS | UNREAD_FIELDS.get(want.model.name, set())
     diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
-            if f"{sec}.{k}" not in ignored and k in (have.get(sec) or {}) and have[sec][k] != v]
+            if f"{sec}.{k}" not in ignored and _reads(want.model.name, sec, k)
+            and k in (have.get(sec) or {}) and have[sec][k] != v]
     if diff:
         shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
         more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""
         raise InputError(f"{run}: was trained with another configuration: {shown}{more}; "
                          "remove it or choose another --out")
+
+
+def _reads(model: str, sec: str, key: str) -> bool:
+    """Whether ``model`` reads the field: CNM and CPL read their own section (and model.name)
+    instead of model:, and no model reads another's own section."""
+    from vlanet.config import OWN_SECTION
+
+    if sec in OWN_SECTION:
+        return sec == model
+    return not (sec == "model" and model in OWN_SECTION and key != "name")
 
 
 def _get(d: dict, dotted: str) -> Any:

@@ -94,6 +94,11 @@ def plot_attention(result: dict, out: str | Path) -> None:
     import numpy as np
 
     att = result["attention"]
+    if att.get("map") is None:
+        from vlanet.errors import InputError
+
+        raise InputError("this model has no word x video-element attention map (Fig. 5 is drawn for VLANet and "
+                         "TGA); draw the prediction figure instead")
     amap = np.asarray(att["map"], dtype=float)  # (elements, words)
     order = np.argsort([s for s, _ in att["element_windows"]], kind="stable")
     amap = amap[order]

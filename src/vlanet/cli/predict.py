@@ -39,7 +39,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     ds = getattr(splits, args.split)
     if ds is None:
         raise InputError(f"the checkpoint's dataset has no '{args.split}' split")
-    check_compatible(meta.get("time"), splits.time.attrs(), splits.feature_dim, model.proposal_encoder.fc.in_features,
+    check_compatible(meta.get("time"), splits.time.attrs(), splits.feature_dim, model.feature_dim,
                      cfg.data.features or "features", "set data.time_convention / fps / frames_per_row / seconds_per_row")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)

@@ -17,6 +17,7 @@ from vlanet.cli.common import (
     config_and_overrides,
     metrics_table,
 )
+from vlanet.config import MODEL_LABELS
 from vlanet.errors import InputError, RunLocked
 
 
@@ -77,7 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports
-    label = {"vlanet": "VLANet", "tga": "TGA"}[cfg.model.name]
+    label = MODEL_LABELS[cfg.model.name]
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON only
     for name, m in res.parts().items():
         print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "

@@ -23,9 +23,17 @@ encoders.Encoders holds (1) and (2) for both models; vlanet.VLANet assembles (3)
 switches that train Eq. (3)'s selection are surrogate.straight_through (model.selection) and
 the selection term of train/step.py (train.selection_weight).  The TGA baseline (Mithun et al.,
 2019) reuses (1), (2) and (14): tga.TGA.
+
+Beyond the paper, two later weakly-supervised methods run on the same data, training loop,
+prediction path and evaluator: CNM (Zheng et al., AAAI 2022, cnm.CNM) and CPL (Zheng et al.,
+CVPR 2022, cpl.CPL).  They share reconstruction.Reconstructor (Gaussian proposals scored by
+how well the video under them reconstructs the sentence), gaussian.py and transformer.py; each
+module opens with its own step table.
 """
 
+from vlanet.model.cnm import CNM
+from vlanet.model.cpl import CPL
 from vlanet.model.tga import TGA
 from vlanet.model.vlanet import VLANet
 
-__all__ = ["VLANet", "TGA"]
+__all__ = ["VLANet", "TGA", "CNM", "CPL"]

@@ -37,8 +37,11 @@ class PairOutput:
     element_scores: torch.Tensor  # (P, N) ranking score of each attended video element
     element_window: torch.Tensor  # (P, N) flat index k*L + l of the window behind each element
     element_mask: torch.Tensor  # (P, N)
-    cca: CCAOutput
+    cca: CCAOutput | None  # None for models without the cascade (CNM, CPL)
     selection: torch.Tensor | None = None  # max over the pair's proposals of Eq. (3)'s p . w_M (P,)
+    # (P, N, 2) start and end of each element as a fraction of the video, for models whose
+    # elements are free spans (CNM's and CPL's Gaussians) rather than windows of the grid
+    element_span: torch.Tensor | None = None
 
 
 class Encoders(nn.Module):
@@ -46,7 +49,7 @@ class Encoders(nn.Module):
 
     def __init__(self, cfg: ModelConfig, feature_dim: int, word_vectors: torch.Tensor):
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.feature_dim = cfg, feature_dim
         self.query_encoder = QueryEncoder(word_vectors, cfg.hidden_dim, cfg.freeze_word_vectors, cfg.query_fc)
         self.proposal_encoder = ProposalEncoder(feature_dim, cfg.hidden_dim)
         self.dropout = nn.Dropout(cfg.dropout)

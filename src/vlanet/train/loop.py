@@ -34,7 +34,7 @@ from vlanet.checkpoint import (
     save_model,
     save_train_state,
 )
-from vlanet.config import Config, dump_config
+from vlanet.config import OWN_SECTION, Config, dump_config
 from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.device import resolve_device
@@ -154,11 +154,13 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
     distributed.barrier(dinfo)
     if resume and (ck / "last" / "train_state.json").exists():
         loaded, trained_cfg, _, _ = load_model(ck / "last", device)
-        for f in dataclasses.fields(cfg.model):
-            now, then = getattr(cfg.model, f.name), getattr(trained_cfg.model, f.name)
-            if now != then:
-                raise InputError(f"{run / 'config.yaml'}: field 'model.{f.name}' is {now!r} but the run was trained "
-                                 f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
+        sections = ["model"] + ([cfg.model.name] if cfg.model.name in OWN_SECTION else [])
+        for sec in sections:
+            for f in dataclasses.fields(getattr(cfg, sec)):
+                now, then = getattr(getattr(cfg, sec), f.name), getattr(getattr(trained_cfg, sec), f.name)
+                if now != then:
+                    raise InputError(f"{run / 'config.yaml'}: field '{sec}.{f.name}' is {now!r} but the run was trained "
+                                     f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
         model.load_state_dict(loaded.state_dict())
         state = load_train_state(ck / "last", opt)
         start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
@@ -184,6 +186,8 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
             g["lr"] = lr
         steps = epoch_steps(splits.train, tcfg, gen, dinfo.rank, dinfo.world)
         model.train()
+        if hasattr(model, "start_epoch"):  # CPL's negatives follow the training's progress
+            model.start_epoch(epoch, tcfg.epochs)
         tot_loss = tot_pos = tot_neg = 0.0
         n_pos = n_neg = 0
         loader = batch_loader(splits.train, [[idx for _, idx in groups] for _, groups in steps], tcfg.num_workers)

@@ -21,7 +21,9 @@ class LossStep(torch.nn.Module):
 
     def forward(self, groups: list[Batch], gens: list[torch.Generator]):
         with torch.autocast(groups[0].feats.device.type, dtype=torch.bfloat16, enabled=self.tcfg.autocast == "bf16"):
-            out = [batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
+            # a model with an objective of its own (CNM, CPL) says so with a batch_loss method
+            own = getattr(self.model, "batch_loss", None)
+            out = [own(b, self.tcfg, g) if own else batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
             loss = torch.stack([o[0] for o in out]).float().mean()
         return loss, torch.cat([o[1] for o in out]).float(), torch.cat([o[2] for o in out]).float()
 
