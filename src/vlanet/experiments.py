@@ -1,5 +1,6 @@
-"""The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``, and
-``charades-cd`` (iid and ood test splits of one training run).
+"""The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``,
+``charades-cd`` (iid and ood test splits of one training run) and ``methods`` (TGA, VLANet, CNM
+and CPL side by side, with the best blind row).
 
 A table is a list of rows; a row is a control (random, prior, the blind probes, the ceiling) or
 a training run given by config overrides on top of ``--data CONFIG``.  With ``--seeds N`` every
@@ -127,12 +128,36 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
                 bed = beds[s] = load_bed(base, s, features=row.kind not in GRID_KINDS)
             metrics = evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)
             results[s].append((row.label, Result([metrics]), row.paper, "control"))
+    if spec.get("best_blind"):
+        for s in splits:
+            results[s] = _with_best_blind(spec["rows"], results[s], base.train.select_metric)
     title = spec["title"] + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
     val = base.train.select_metric if spec.get("val") else None
     text = "\n".join(markdown_table(title + (f", test split {split_name(names[s])}" if len(splits) > 1 else ""),
                                     spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
     return text
+
+
+def _with_best_blind(spec_rows: list[Row], results: list, key: str) -> list:
+    """``results`` with a "Best blind" row after the controls (the blind row with the highest
+    ``key``) and each model's margin over it (on its mean over seeds) in its note."""
+    from vlanet.eval.calibrate import BLIND_ROWS, best_blind
+
+    kinds = [r.kind for r in spec_rows]
+    blind = {label: res.runs[0] for (label, res, _, _), kind in zip(results, kinds) if kind in BLIND_ROWS}
+    if not blind:
+        return results
+    name, value = best_blind(blind, key)
+    out = []
+    for (label, res, paper, note), kind in zip(results, kinds):
+        if kind == "train" and res.runs:
+            margin = float(np.mean([r[key] for r in res.runs])) - value
+            note = f"{note}; {margin:+.2f} over best blind at {key}"
+        out.append((label, res, paper, note))
+    first_model = next((i for i, k in enumerate(kinds) if k == "train"), len(kinds))
+    out.insert(first_model, (f"Best blind = {name.replace(' (blind)', '')}", Result([blind[name]]), None, f"best blind row at {key}"))
+    return out
 
 
 def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, splits: list[str],

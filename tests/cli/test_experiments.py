@@ -193,3 +193,24 @@ def test_a_cached_tga_run_is_not_stale_for_a_field_tga_does_not_read(tmp_path):
     check_same_config(tmp_path / "tga", load_config(None, ["model.name=tga", "model.rank_by=q2v_mean"]))
     with pytest.raises(InputError, match="model.rank_by"):
         check_same_config(tmp_path / "vlanet", load_config(None, ["model.name=vlanet", "model.rank_by=q2v_mean"]))
+
+
+def test_methods_table_reads_each_model_against_the_best_blind_row(tmp_path):
+    out = tmp_path / "methods"
+    small = ["cnm.hidden_dim=16", "cnm.layers=1", "cnm.num_clips=16"]
+    r = vlanet("experiment", "methods", "--out", out, "--quiet", "--rows", "cnm", *TINY, *small)
+    assert r.returncode == 0, r.stderr
+    rows = table_rows((out / "methods.md").read_text())
+    blind = {k: float(rows[k][1]) for k in ("Prior (blind)", "Saliency (blind)", "Linear probe (blind)")}
+    best = max(blind, key=blind.get)
+    label = f"Best blind = {best.replace(' (blind)', '')}"
+    assert label in rows and float(rows[label][1]) == blind[best]
+    assert list(rows).index(label) == list(rows).index("Linear probe (blind)") + 1  # before the models
+    assert set(rows) >= {"Random", "CNM"} and "TGA" not in rows  # --rows: only CNM trained
+    res = json.loads((out / "cnm" / "seed0" / "result.json").read_text())
+    assert float(rows["CNM"][1]) == pytest.approx(res["test"]["R@1,IoU=0.5"], abs=0.01)
+    assert float(rows["CNM"][3]) == pytest.approx(res["test"]["mIoU"], abs=0.01)
+    assert float(rows["CNM"][4]) == pytest.approx(res["language_gain"], abs=0.01)
+    assert rows["CNM"][5] == "60.39 / 35.43 / 15.45 / -"  # the published numbers beside ours
+    margin = res["test"]["R@1,IoU=0.5"] - blind[best]
+    assert f"{margin:+.2f} over best blind at R@1,IoU=0.5" in rows["CNM"][-1]

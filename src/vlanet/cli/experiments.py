@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from vlanet.cli.common import POSITIVE_INT
+from vlanet.tables import TABLES
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -38,8 +39,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    x = sub.add_parser("experiment", help="reproduce a table of the paper (runs, resumes, writes Markdown)")
-    x.add_argument("table", choices=["table1", "table2", "table3", "charades-cd", "selection"])
+    x = sub.add_parser("experiment", help="reproduce a table of the paper, or the methods table (runs, resumes, writes Markdown)")
+    x.add_argument("table", choices=list(TABLES))
     x.add_argument("--data", help="dataset config (default: the embedded synthetic dataset)")
     x.add_argument("--out", default="runs/experiments", help="folder for the runs and the table")
     x.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train every model row with seeds 0..N-1; mean ± std")
