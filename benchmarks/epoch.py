@@ -46,6 +46,13 @@ def charades_scale(cfg, features: str, gt: str, limit: int = 0) -> tuple[MomentD
             f"random 4096-d rows in memory, Charades-like durations ({n:,} queries, {-(-n // 3):,} videos)")
 
 
+def one_epoch(cfg, ds: MomentDataset):
+    """``train`` for cfg's epochs (1 here) on ``ds`` in a throw-away run directory; its result."""
+    splits = Splits(ds, None, None, ds.words, ds.time, 4096)  # the Charades-scale rows are 4096-d
+    with tempfile.TemporaryDirectory(prefix="vlanet-epoch-") as run:
+        return train(cfg, run, progress=sys.stderr.isatty(), splits=splits)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", help="YAML config (model/train sections are used)")
@@ -68,9 +75,7 @@ def main() -> int:
         t = time.perf_counter()
         ds.store = ResidentStore(ds.store, [q.vid for q in ds.queries], args.device if args.preload == "device" else "cpu")
         preload_s = time.perf_counter() - t
-    splits = Splits(ds, None, None, ds.words, ds.time, 4096)
-    with tempfile.TemporaryDirectory(prefix="vlanet-epoch-") as run:
-        result = train(cfg, run, progress=sys.stderr.isatty(), splits=splits)
+    result = one_epoch(cfg, ds)
     seconds = result.history[0]["train_seconds"]
     dev = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
     res = {"device": dev, "torch": torch.__version__, "bf16": args.bf16, "preload": args.preload,

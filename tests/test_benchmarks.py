@@ -107,3 +107,15 @@ def test_default_sweep_measures_the_world_it_is_given():
     assert 24 <= out["queries"] <= 48  # 12 test videos of 2-4 moments: the spec change reached calibrate
     assert {"random", "prior", "saliency", "probe", "oracle-bow", "oracle-sentence"} <= set(out["cal"])
     assert len(out["val"]) == 2 and out["gain"] == pytest.approx(out["test"] - out["shuffled"], abs=0.02)
+
+
+def test_methods_speed_times_every_model_on_the_same_queries(tmp_path):
+    speed = bench_module("methods_speed")
+    res = speed.main(["--queries", "32", "--models", "vlanet,cnm,cpl", "--features", str(tmp_path / "absent.h5"),
+                      "--gt", str(tmp_path / "absent.jsonl"), "model.hidden_dim=16", "train.batch_size=16",
+                      *(f"{m}.{k}" for m in ("cnm", "cpl") for k in ("hidden_dim=16", "layers=1"))])
+    assert list(res) == ["vlanet", "cnm", "cpl"]
+    for r in res.values():
+        assert r["queries"] == 32 and r["seconds"] > 0 and np.isfinite(r["loss"])
+        assert r["full_epoch_s"] == pytest.approx(r["seconds"] * speed.FULL_EPOCH / 32)
+        assert "random 4096-d rows" in r["data"]  # no bed files: the in-memory fallback
