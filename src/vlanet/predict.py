@@ -47,7 +47,7 @@ def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_thresh
 class PredictOutput:
     rows: dict[Any, dict[str, Any]]  # qid -> moment_detr prediction row
     pos_score: float  # mean c over the positive pairs (Fig. 4)
-    neg_score: float  # mean c over one mismatched (other video) pair per query
+    neg_score: float  # mean c over one mismatched (other video) pair per query; nan unless asked
 
 
 def complete_order(group_scores: np.ndarray, window_scores: np.ndarray, mask: np.ndarray,
@@ -144,7 +144,10 @@ def mismatched(video_code: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
                     device: str | torch.device = "cpu", progress: bool = False,
-                    num_workers: int = 0) -> PredictOutput:
+                    num_workers: int = 0, negatives: bool = False) -> PredictOutput:
+    """Every query's prediction row.  ``negatives``: also score one mismatched pair per query
+    (the query with another video's) for ``neg_score``, Fig. 4's negative curve; that doubles
+    the scoring, so only validation during training asks for it (``neg_score`` is nan without)."""
     from vlanet.progress import bar
 
     model.eval()
@@ -163,7 +166,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
         idx = torch.arange(len(batch.index), device=device)
         vid_of = vid_of.to(device)
         other = mismatched(codes).to(device)
-        valid = other != idx
+        valid = (other != idx) & negatives
         out = model.score_pairs(video, query, torch.cat([vid_of, vid_of[valid]]), torch.cat([idx, other[valid]]))
         b = len(idx)
         pos += float(out.score[:b].sum())
@@ -173,7 +176,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
         for j, i in enumerate(batch.index):
             wins, sc = ranker.windows(j, ds.video(i).windows, ds.queries[i].duration)
             rows[ds.queries[i].qid] = prediction_row(ds.queries[i], wins, sc, cfg.nms, cfg.topk)
-    return PredictOutput(rows, pos / max(len(ds), 1), neg / max(n_neg, 1))
+    return PredictOutput(rows, pos / max(len(ds), 1), neg / n_neg if n_neg else float("nan"))
 
 
 def check_compatible(trained_time: dict[str, Any] | None, time_attrs: dict[str, Any], feature_dim: int | None,
