@@ -11,6 +11,10 @@ from typing import Any
 from vlanet.config_paths import test_splits
 from vlanet.errors import InputError
 
+# train.select_metric that picks the epoch without timestamps: mean c(V, Q+) - c(V, Q-) over the
+# validation pairs, each query against one of another video (predict.predict_dataset's negatives)
+VAL_CONTRAST = "val_contrast"
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "data.source": ("synthetic", "files"),
     "data.time_convention": ("auto", "fps", "uniform", "seconds"),
@@ -107,6 +111,7 @@ def validate(cfg: Any, source: str = "config") -> Any:
         known = ["R@1", "R@5", "mIoU"]
     else:
         known = [f"R@{n},IoU={m:g}" for n in cfg.eval.recall_at for m in cfg.eval.iou_thresholds] + ["mIoU"]
+    known.append(VAL_CONTRAST)  # the one metric that reads no validation timestamp
     if cfg.train.select_metric not in known:
         raise InputError(f"{source}: field 'train.select_metric' must be one of {', '.join(known)} "
                          f"for eval.protocol={cfg.eval.protocol}; got {cfg.train.select_metric!r}")

@@ -152,3 +152,17 @@ def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (Path(tmp_path) / "x.jsonl").exists()
+
+
+def test_val_contrast_picks_the_epoch_without_timestamps(tmp_path):
+    """train.select_metric=val_contrast: the best checkpoint is the epoch with the highest mean
+    c(V, Q+) - c(V, Q-) on validation, recorded beside the timestamp metrics."""
+    run = tmp_path / "run"
+    r = vlanet("train", "--run-dir", run, "--quiet", *TINY[:-2], "train.epochs=3", "eval.batch_size=16",
+               "train.select_metric=val_contrast")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    contrast = [x["val"]["val_contrast"] for x in lines]
+    assert contrast == pytest.approx([x["val_pos_score"] - x["val_neg_score"] for x in lines])
+    best = json.loads((run / "checkpoints" / "best" / "model.json").read_text())["meta"]["epoch"]
+    assert best == 1 + contrast.index(max(contrast))

@@ -35,6 +35,7 @@ from vlanet.checkpoint import (
     save_train_state,
 )
 from vlanet.config import OWN_SECTION, Config, dump_config
+from vlanet.config_checks import VAL_CONTRAST
 from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
 from vlanet.device import resolve_device
@@ -215,9 +216,10 @@ def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, split
             distributed.barrier(dinfo)
             continue
         if splits.val is not None:
-            vp = predict_dataset(model, splits.val, cfg.eval, device, num_workers=tcfg.num_workers)
+            vp = predict_dataset(model, splits.val, cfg.eval, device, num_workers=tcfg.num_workers, negatives=True)
             rec["val"] = evaluate_rows(vp.rows, splits.val.queries, protocol, "validation")
             rec["val_pos_score"], rec["val_neg_score"] = vp.pos_score, vp.neg_score
+            rec["val"][VAL_CONTRAST] = vp.pos_score - vp.neg_score  # reads no timestamp
             score = rec["val"].get(tcfg.select_metric)
             if score is None:
                 raise InputError(f"config: field 'train.select_metric' {tcfg.select_metric!r} is not a metric "
