@@ -131,7 +131,8 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     if spec.get("best_blind"):
         for s in splits:
             results[s] = _with_best_blind(spec["rows"], results[s], base.train.select_metric)
-    title = spec["title"] + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
+    bed = Path(data_config).stem if data_config else "the embedded synthetic default"
+    title = spec["title"] + f", on {bed}" + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
     val = base.train.select_metric if spec.get("val") else None
     text = "\n".join(markdown_table(title + (f", test split {split_name(names[s])}" if len(splits) > 1 else ""),
                                     spec["keys"], results[s], val) for s in splits)
