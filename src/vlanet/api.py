@@ -159,9 +159,6 @@ class Predictor:
         result["vid"] = q.vid
         return result, q.windows
 
-    def predict_many(self, queries: list[str], video: EncodedVideo, topk: int = 5) -> list[dict[str, Any]]:
-        return [self.predict(q, video, topk) for q in queries]
-
     def attention(self, out, q, video: EncodedVideo, query: str) -> dict[str, Any]:
         """What Figs. 5-6 need: the words, the attended elements' windows and weights, and the
         word x element map (outer product of V and Q after CCA, before pooling)."""
