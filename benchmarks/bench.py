@@ -1,6 +1,6 @@
 """Speed benchmark: training, inference, evaluation, data loading and scaling, in one run.
 
-    python benchmarks/bench.py [--device cpu|cuda] [--bf16] [--quick] [--eval-only] [--json]
+    python benchmarks/bench.py [--device cpu|cuda] [--bf16] [--quick] [--eval-only [--checkpoint RUN]] [--json]
 
 Everything is a median over repeats, measured in the same process, so ratios hold on a noisy
 machine.  The paper setting: 4096-d C3D rows (16 frames at 24 fps), 30-s videos, stride 8,
@@ -295,14 +295,19 @@ def bench_inference(cfg, device, bf16, reps):
     return {"infer_ms_per_query": 1000 * one, "infer_batched_queries_per_s": 128 / full}
 
 
-def bench_eval(cfg, device, features: str | None, gt: str | None):
-    """Predict + evaluate the 3,720 Charades-STA test queries (simulated features if present)."""
+def bench_eval(cfg, device, features: str | None, gt: str | None, checkpoint: str | None = None):
+    """Predict + evaluate the 3,720 Charades-STA test queries (simulated features if present),
+    with a random VLANet or a trained ``checkpoint`` (its config, vocabulary and model)."""
+    from vlanet.checkpoint import load_model
     from vlanet.data.features import open_store
     from vlanet.eval.evaluate import evaluate_rows
     from vlanet.predict import predict_dataset
     from vlanet.train.loop import protocol_for
 
-    words = make_words()
+    trained = load_model(checkpoint, device) if checkpoint else None
+    if trained:
+        cfg = trained[1]
+    words = trained[2] if trained else make_words()
     if features and gt and Path(features).exists() and Path(gt).exists():
         queries = bench_queries(gt, words, np.random.default_rng(0))
         ds = MomentDataset(queries, open_store(features), words, TIME, ProposalSpec.from_config(cfg), "test")
@@ -311,7 +316,7 @@ def bench_eval(cfg, device, features: str | None, gt: str | None):
         durations = list(np.random.default_rng(1).lognormal(np.log(29), 0.3, 1334).clip(10, 120))
         ds = make_dataset(3720, durations, cfg, 4096, words)
         source = "random features, Charades-like durations (3720 queries)"
-    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device)
+    model = trained[0] if trained else VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device)
     passes = []
     # the first reads the features as the page cache has them, the second warm; the third also
     # scores one mismatched pair per query (what every prediction did before it was optional)
@@ -399,13 +404,14 @@ def main() -> int:
                     help="only the matmul peak and the training step (repeat runs of the fraction of peak)")
     ap.add_argument("--eval-only", action="store_true",
                     help="only predict + evaluate the test split (with and without a negative pair per query)")
+    ap.add_argument("--checkpoint", help="--eval-only with this trained run or checkpoint (default: a random VLANet)")
     ap.add_argument("--scaling-point", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     cfg = load_config(args.config)
     device = torch.device(args.device)
     torch.manual_seed(0)
     if args.eval_only:
-        r = bench_eval(cfg, device, args.features, args.gt)
+        r = bench_eval(cfg, device, args.features, args.gt, args.checkpoint)
         print(f"predict + evaluate {r['eval_queries']} queries [{r['eval_source']}]: {r['eval_3720_s']:.1f} s warm "
               f"(first pass {r['eval_3720_first_s']:.1f} s); scoring a negative pair per query too: "
               f"{r['eval_3720_with_negatives_s']:.1f} s")
