@@ -62,3 +62,28 @@ def test_reused_vcomp_needs_a_vcomp():
         load_config(None, ["model.name=tga", "train.negative_vcomp=reused"])
     with pytest.raises(InputError, match="negative_vcomp"):
         load_config(None, ["train.negative_vcomp=sometimes"])
+
+
+def test_preset_paper_sets_the_literal_equations_and_later_overrides_win():
+    from vlanet.config import load_config, shipped_presets
+
+    assert "paper" in shipped_presets()
+    default, paper = load_config("charades_sta_sim"), load_config("charades_sta_sim", ["preset=paper"])
+    literal = {("model", "vla_reduce"): "sum", ("model", "attention_scale"): "none", ("model", "vla_temperature"): 1.0,
+               ("model", "vcomp_pool"): "sum", ("train", "negatives"): "query", ("train", "negative_vcomp"): "reused",
+               ("train", "selection_weight"): 0.0}
+    for (sec, key), value in literal.items():
+        assert getattr(getattr(paper, sec), key) == value != getattr(getattr(default, sec), key), (sec, key)
+    # every other field stays at the dataset config's value
+    changed = {(sec, k) for sec, body in paper.to_dict().items() for k, v in body.items()
+               if default.to_dict()[sec][k] != v}
+    assert changed == set(literal)
+    assert load_config(None, ["preset=paper", "train.selection_weight=0.5"]).train.selection_weight == 0.5
+    assert load_config(None, ["train.selection_weight=0.5", "preset=paper"]).train.selection_weight == 0.0
+
+
+def test_an_unknown_preset_is_one_input_error():
+    from vlanet.config import load_config
+
+    with pytest.raises(InputError, match="unknown preset 'nope' \\(shipped: paper\\)"):
+        load_config(None, ["preset=nope"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from vlanet import __version__
-from vlanet.config import load_config, shipped_configs
+from vlanet.config import load_config, shipped_configs, shipped_presets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,6 +44,8 @@ def test_wheel_ships_configs_types_and_licence(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for cfg in shipped_configs():
         assert f"vlanet/configs/{cfg}.yaml" in names
+    for preset in shipped_presets():
+        assert f"vlanet/configs/presets/{preset}.yaml" in names
     assert "vlanet/py.typed" in names
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()

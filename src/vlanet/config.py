@@ -304,6 +304,25 @@ def shipped_configs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(d.glob("*.yaml"))}
 
 
+def shipped_presets() -> dict[str, Path]:
+    """Named bundles of overrides (``preset=paper``), shipped as YAML in configs/presets/."""
+    d = Path(__file__).resolve().parent / "configs" / "presets"
+    return {p.stem: p for p in sorted(d.glob("*.yaml"))}
+
+
+def apply_preset(cfg: Config, name: str, source: str) -> None:
+    """Apply a shipped preset's fields in place, as if each were an override at this point."""
+    from vlanet.readers import read_text
+
+    presets = shipped_presets()
+    if name not in presets:
+        raise InputError(f"{source}: unknown preset {name!r} (shipped: {', '.join(presets) or 'none'})")
+    raw = yaml.safe_load(read_text(presets[name], "preset"))
+    for sec, body in raw.items():
+        for k, v in body.items():
+            _apply(cfg, f"{sec}.{k}", v, f"preset '{name}' ({presets[name]})")
+
+
 def config_path(name: str | Path) -> Path:
     """A config file, or the name of a shipped one (``charades_sta_c3d``, with or without .yaml)."""
     p = Path(name)
@@ -342,10 +361,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def apply_override(cfg: Config, item: str) -> None:
-    """Apply one ``section.key=value`` override in place (call ``validate`` afterwards)."""
+    """Apply one ``section.key=value`` override, or ``preset=NAME``, in place (call ``validate``
+    afterwards).  Overrides apply in order, so one after a preset wins over it."""
     if "=" not in item:
-        raise InputError(f"override '{item}': expected section.key=value")
+        raise InputError(f"override '{item}': expected section.key=value or preset=NAME")
     key, value = item.split("=", 1)
+    if key.strip() == "preset":
+        apply_preset(cfg, value.strip(), f"override '{item}'")
+        return
     _apply(cfg, key.strip(), value, f"override '{item}'")
 
 
