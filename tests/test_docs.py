@@ -62,3 +62,46 @@ def test_readme_commands_exist():
     commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001
     named = set(re.findall(r"`vlanet ([a-z][a-z-]*)", (ROOT / "README.md").read_text(encoding="utf-8")))
     assert named and named <= commands, sorted(named - commands)
+
+
+def choices_defaults() -> list[tuple[str, str, str]]:
+    """(section, field, default as written) for every field row of docs/CHOICES.md's tables
+    with a 'default' column: `name` cells (several names: several comma-separated values), the
+    section from the heading's (`section.*`) when the name has none."""
+    rows, sections, col = [], [], None
+    for line in (ROOT / "docs" / "CHOICES.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            sections, col = re.findall(r"`(\w+)\.\*`", line), None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if cells[:1] == ["field"]:
+            col = cells.index("default") if "default" in cells else None
+            continue
+        if col is None or not cells or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`([\w.]+)`", cells[0])
+        values = [v.strip() for v in re.split(r",\s*(?![^\[]*\])", cells[col])]
+        if len(names) != len(values):
+            continue  # a row naming a concept, not one value per field
+        for name, value in zip(names, values):
+            targets = [tuple(name.split("."))] if "." in name else [(s, name) for s in sections]
+            rows += [(sec, key, value) for sec, key in targets]
+    return rows
+
+
+def test_choices_tables_give_the_code_defaults():
+    import yaml
+
+    from vlanet.config import Config
+
+    cfg, checked, wrong = Config(), 0, []
+    for sec, key, written in choices_defaults():
+        if not hasattr(getattr(cfg, sec, None), key):
+            continue
+        want, got = getattr(getattr(cfg, sec), key), yaml.safe_load(written)
+        if isinstance(want, float) and isinstance(got, str):
+            got = float(got)  # YAML 1.1 reads 4e-4 as a string
+        checked += 1
+        if got != (list(want) if isinstance(want, tuple) else want):
+            wrong.append(f"{sec}.{key}: CHOICES.md says {written}, the code {want!r}")
+    assert checked > 60 and not wrong, wrong
