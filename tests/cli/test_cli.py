@@ -24,7 +24,8 @@ def trained(tmp_path_factory):
     assert len(r.stdout.strip().splitlines()) == 1 and "language gain" in r.stderr  # --json: stdout is the JSON
     table = [line.split("|")[1].strip() for line in r.stderr.splitlines() if line.startswith("| ")][1:]
     assert table[:2] == ["Random (same proposals, same NMS)", "Prior (blind: train moment positions)"]
-    assert table[2].startswith("Best blind probe: ") and table[3:] == ["VLANet", "VLANet, shuffled queries (control)"]
+    assert table[2].startswith("Best blind probe: ") and table[3:] == ["VLANet", "VLANet, shuffled queries (control)",
+                                                           "VLANet, shuffled videos (control)"]
     assert "over the best blind row" in r.stderr
     return run, json.loads(r.stdout)
 
@@ -32,12 +33,14 @@ def trained(tmp_path_factory):
 def test_train_writes_run_dir(trained):
     run, res = trained
     assert set(res) == {"run_dir", "model", "seed", "protocol", "seconds", "test", "random", "test_shuffled",
-                        "language_gain", "blind", "extra_tests"}
+                        "language_gain", "test_shuffled_video", "visual_gain", "blind", "extra_tests"}
     assert res["extra_tests"] == {} and res["model"] == "vlanet" and res["seed"] == 0 and res["seconds"] > 0
     assert set(res["blind"]) == {"prior", "saliency", "probe"}  # the rows a model is read against
     assert all(0 <= m["R@1,IoU=0.5"] <= 100 for m in res["blind"].values())
     assert res["blind"]["prior"] != res["random"]  # a fitted prior, not the random row again
     assert res["language_gain"] == pytest.approx(res["test"]["R@1,IoU=0.5"] - res["test_shuffled"]["R@1,IoU=0.5"], abs=0.01)
+    assert res["visual_gain"] == pytest.approx(res["test"]["R@1,IoU=0.5"] - res["test_shuffled_video"]["R@1,IoU=0.5"],
+                                               abs=0.01)
     assert {"R@1,IoU=0.5", "R@5,IoU=0.7", "mIoU"} <= set(res["test"])
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines] == [1, 2]

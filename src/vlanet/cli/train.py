@@ -97,7 +97,7 @@ BLIND_LABELS = {"prior": "Prior (blind: train moment positions)", "saliency": "S
 
 def result_rows(label: str, part: dict[str, Any], key: str) -> dict[str, dict[str, float]]:
     """A test split's table, controls as rows: random, the prior, the best blind probe, the
-    model and the model with other videos' sentences."""
+    model, the model with other videos' sentences and the model on other videos."""
     from vlanet.eval.calibrate import best_blind
 
     rows = {"Random (same proposals, same NMS)": part["random"]}
@@ -108,6 +108,8 @@ def result_rows(label: str, part: dict[str, Any], key: str) -> dict[str, dict[st
         rows[f"Best blind probe: {BLIND_LABELS[probe][:1].lower()}{BLIND_LABELS[probe][1:]}"] = blind[probe]
     rows[label] = part["test"]
     rows[f"{label}, shuffled queries (control)"] = part["test_shuffled"]
+    if part.get("test_shuffled_video"):  # runs written before the visual control lack it
+        rows[f"{label}, shuffled videos (control)"] = part["test_shuffled_video"]
     return rows
 
 
@@ -116,6 +118,8 @@ def summary_line(part: dict[str, Any], key: str) -> str:
     from vlanet.eval.calibrate import best_blind
 
     text = f"language gain ({key}, true minus shuffled queries): {part['language_gain']:+.2f}"
+    if part.get("visual_gain") is not None:
+        text += f"; visual gain (true minus shuffled videos): {part['visual_gain']:+.2f}"
     if part.get("blind"):
         name, value = best_blind(part["blind"], key)
         text += f"; over the best blind row ({name}, {value:.2f}): {part['test'][key] - value:+.2f}"

@@ -42,7 +42,7 @@ from vlanet.device import resolve_device
 from vlanet.errors import InputError
 from vlanet.eval.baselines import random_predictions
 from vlanet.eval.calibrate import blind_rows
-from vlanet.eval.controls import language_gain, shuffled_dataset
+from vlanet.eval.controls import language_gain, shuffled_dataset, shuffled_video_dataset
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
 from vlanet.io import atomic_write_text, locked_dir
 from vlanet.predict import predict_dataset
@@ -103,7 +103,8 @@ class TrainResult:
         main = self.splits.get("test", {})
         return {"run_dir": str(self.run_dir), "model": self.model, "seed": self.seed,
                 "test": main.get("test"), "test_shuffled": main.get("test_shuffled"),
-                "language_gain": main.get("language_gain"), "random": main.get("random"),
+                "language_gain": main.get("language_gain"), "test_shuffled_video": main.get("test_shuffled_video"),
+                "visual_gain": main.get("visual_gain"), "random": main.get("random"),
                 "blind": main.get("blind"), "extra_tests": self.extra, "seconds": round(self.seconds, 1),
                 "protocol": self.protocol}
 
@@ -271,7 +272,8 @@ def epoch_summary(rec: dict[str, Any], metric: str) -> str:
 def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol,
                 train_queries: list | None = None) -> dict[str, Any]:
     """A test split's part of result.json: metrics with the true queries (``test``), with the
-    shuffled-query control (``test_shuffled``, eval/controls.py), for the random baseline on the
+    shuffled-query control (``test_shuffled``, eval/controls.py), with the shuffled-video control
+    (``test_shuffled_video``, and ``visual_gain`` beside the language gain), for the random baseline on the
     same proposals (``random``), the ``language_gain``, and (``eval.blind_controls``, given the
     training queries) the ``blind`` rows: the prior and the blind probes fitted on them."""
     tp = predict_dataset(model, ds, cfg.eval, device, num_workers=cfg.train.num_workers)
@@ -279,10 +281,14 @@ def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: 
     shuffled = shuffled_dataset(ds)
     sp = predict_dataset(model, shuffled, cfg.eval, device, num_workers=cfg.train.num_workers)
     control = evaluate_rows(sp.rows, shuffled.queries, protocol, f"{ds.name}, shuffled queries")
+    moved = shuffled_video_dataset(ds)
+    vp = predict_dataset(model, moved, cfg.eval, device, num_workers=cfg.train.num_workers)
+    visual = evaluate_rows(vp.rows, moved.queries, protocol, f"{ds.name}, shuffled videos")
     random = evaluate_rows(random_predictions(ds, cfg.eval, cfg.train.seed), ds.queries, protocol,
                            f"{ds.name}, random baseline")
     blind = None
     if cfg.eval.blind_controls and train_queries:
         blind = blind_rows(cfg, train_queries, ds.queries, ds.store, ds.time)
     return {"test": true, "test_shuffled": control, "random": random, "blind": blind,
-            "language_gain": language_gain(true, control, cfg.eval.protocol)}
+            "language_gain": language_gain(true, control, cfg.eval.protocol),
+            "test_shuffled_video": visual, "visual_gain": language_gain(true, visual, cfg.eval.protocol)}
