@@ -56,7 +56,7 @@ from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, WordVectors
 from vlanet.model import VLANet
 from vlanet.model.proposals import pool_windows
-from vlanet.model.surrogate import select_surrogates
+from vlanet.model.surrogate import select_surrogates, selection_scores
 from vlanet.train.step import batch_loss, sample_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,8 +167,9 @@ def naive_scores(model: VLANet, batch, vids: list[int], qids: list[int]) -> torc
         pooled = pool_windows(batch.feats[v:v + 1], batch.row_mask[v:v + 1], batch.windows[v:v + 1])  # (1,K,L,F)
         p = F.normalize(model.proposal_encoder.fc(pooled), dim=-1) * batch.win_mask[v:v + 1].unsqueeze(-1)
         qe, last = model.query_encoder(batch.words[q:q + 1], batch.word_mask[q:q + 1])
-        s, _ = select_surrogates(p, batch.win_mask[v:v + 1], last)
-        out = model.cca.reference_forward(s, batch.win_mask[v:v + 1].any(-1), qe, batch.word_mask[q:q + 1])
+        one = torch.zeros(1, dtype=torch.long)
+        window, _ = select_surrogates(selection_scores(p, batch.win_mask[v:v + 1], last, one, one))
+        out = model.cca(p.reshape(-1, p.shape[-1]), batch.win_mask[v:v + 1].any(-1), qe, batch.word_mask[q:q + 1], None, window)
         scores.append(out.score)
     return torch.cat(scores)
 

@@ -87,6 +87,7 @@ class ModelConfig:
     score_weights: str = "own"  # own | last_q2v : the (W1, W2) of Eq. (13)'s E (paper: "the VLA function")
     vcomp_pool: str = "mean"  # mean | sum (literal Eq. 13): how the attended V is pooled into v_comp
     rank_by: str = "q2v_mean"  # q2v_mean | q2v_last | vla : which CCA weights rank proposals (validation)
+    cca_impl: str = "fused"  # fused | literal : how Eqs. (9)-(13) are computed (same numbers)
     dropout: float = 0.0
 
 

@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.vla_reduce": ("sum", "mean"),
     "model.vcomp_pool": ("sum", "mean"),
     "model.rank_by": ("q2v_last", "q2v_mean", "vla"),
+    "model.cca_impl": ("fused", "literal"),
     "model.selection": ("argmax", "straight-through"),
     "model.score_weights": ("own", "last_q2v"),
     "eval.complete_order": ("groups", "rounds"),

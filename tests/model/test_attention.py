@@ -9,6 +9,7 @@ from model_helpers import D, unit
 
 from vlanet.model.attention import VLA, DenseAttention, scaled_tanh_sum
 from vlanet.model.cca import CascadedCrossModalAttention
+from vlanet.model.fused import fused_cca
 
 
 # -- Eqs. (7)-(8) -----------------------------------------------------------------------------
@@ -84,18 +85,18 @@ def test_literal_scale_shrinks_features_geometrically():
                                 {"scale": "residual", "reduce": "mean"}, {"share_weights": True},
                                 {"cascade_steps": 1, "final_q2v": False}, {"vcomp_pool": "mean", "temperature": 3.0}])
 def test_fast_cascade_equals_literal_composition(kw):
-    """forward (one batched product, rescaled sets) == reference_forward (Eqs. 9-13 one by one)."""
+    """fused_cca (one batched product, rescaled sets) == forward (Eqs. 9-13 one by one)."""
     torch.manual_seed(0)
     cca = CascadedCrossModalAttention(D, **kw).double()  # float64: equal up to rounding, so tight
     v, q = torch.randn(3, 6, D, dtype=torch.float64), torch.randn(3, 4, D, dtype=torch.float64)
     vm, qm = torch.ones(3, 6, dtype=torch.bool), torch.ones(3, 4, dtype=torch.bool)
     vm[1, 4:], qm[2, 3:] = False, False
     v, q = v * vm.unsqueeze(-1), q * qm.unsqueeze(-1)
-    fast, ref = cca(v, vm, q, qm), cca.reference_forward(v, vm, q, qm)
+    fast, ref = fused_cca(cca, v, vm, q, qm), cca(v, vm, q, qm)
     # sentences given once and indexed per pair: the same as gathering them first
     idx = torch.tensor([2, 0, 2])
-    by_index = cca(v, vm, q, qm, idx)
-    gathered = cca.reference_forward(v, vm, q[idx], qm[idx])
+    by_index = fused_cca(cca, v, vm, q, qm, idx)
+    gathered = cca(v, vm, q[idx], qm[idx])
     assert torch.allclose(by_index.score, gathered.score, atol=1e-10)
     assert torch.allclose(by_index.q2v_weights[-1] if by_index.q2v_weights else by_index.element_vla,
                           gathered.q2v_weights[-1] if gathered.q2v_weights else gathered.element_vla, atol=1e-10)
@@ -128,13 +129,14 @@ def test_cascade_in_slices_equals_whole(monkeypatch):
     for elems in (1 << 24, 3 * 31 * 2):  # whole; slices of 2 of the 7 columns (31 rhs rows)
         monkeypatch.setattr(VLA, "chunk_elems", elems)
         cca.zero_grad()
-        out = cca(table, vm, q, qm, qi, index)
+        out = fused_cca(cca, table, vm, q, qm, qi, index)
         out.score.sum().backward()
         results.append((out.score, out.q2v_weights[-1], [p.grad.clone() for p in cca.parameters()]))
     (s1, w1, g1), (s2, w2, g2) = results
     assert torch.allclose(s1, s2, atol=1e-12) and torch.allclose(w1, w2, atol=1e-12)
     assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(g1, g2))
-    ref = cca.reference_forward(table[index], vm, q, qm, qi)
+    ref = cca(table[index], vm, q, qm, qi)
+    assert torch.allclose(cca(table, vm, q, qm, qi, index).score, ref.score, atol=1e-12)
     assert torch.allclose(s1, ref.score, atol=1e-10)
 
 

@@ -114,11 +114,11 @@ def test_bf16_autocast_training_step_is_close_to_float32():
 def test_pair_products_without_gradients_keep_no_v2v_block_alive():
     """At inference the word products are a copy: a view would keep the (P, K, K) V2V block of
     every K slice alive (an hour-long video: 467 MB)."""
-    from vlanet.model.cca import _PairProducts
+    from vlanet.model.fused import PairProducts
 
     rhs, v0 = torch.randn(2, 7 + 3, D), torch.randn(2, 7, D)
     with torch.no_grad():
-        e, rest = _PairProducts.apply(rhs, v0, 7)
+        e, rest = PairProducts.apply(rhs, v0, 7)
     assert rest.shape == (2, 3, 7) and rest.untyped_storage().nbytes() == rest.numel() * rest.element_size()
     torch.testing.assert_close(e, torch.tanh(rhs[:, :7] @ v0.transpose(1, 2)).sum(1), atol=1e-5, rtol=0)
     torch.testing.assert_close(rest, rhs[:, 7:] @ v0.transpose(1, 2))

@@ -91,6 +91,10 @@ def test_bf16_autocast_step_of_cnm_and_cpl_is_close_to_float32(name):
         results.append((loss.item(), grads))
     (l32, g32), (l16, g16) = results
     assert l16 != l32 and l16 == pytest.approx(l32, rel=0.05)
+    # Attention key biases get no gradient in exact arithmetic (a softmax ignores a constant
+    # added to every key), so theirs is rounding noise in both precisions: compared are the
+    # gradients above 1e-4 of the largest.
+    top = max(float(g.norm()) for g in g32.values())
     cos = [torch.nn.functional.cosine_similarity(g32[n].flatten(), g16[n].flatten(), dim=0)
-           for n in g32 if g32[n].abs().sum() > 1e-6]
-    assert min(cos) > 0.9
+           for n in g32 if float(g32[n].norm()) > 1e-4 * top]
+    assert len(cos) > len(g32) // 2 and min(cos) > 0.9

@@ -7,41 +7,55 @@ import torch
 from model_helpers import D, make_inputs, tiny_model, unit
 
 from vlanet.model.cca import CascadedCrossModalAttention
-from vlanet.model.surrogate import select_surrogates, surrogate_scales
+from vlanet.model.fused import fused_cca
+from vlanet.model.surrogate import select_surrogates, selection_scores
 
 
 # -- Eqs. (3)-(6) -----------------------------------------------------------------------------
+def _select(p, mask, w, vi, qi):
+    """Eqs. (3)-(6) for pairs (vi[p], qi[p]) as the model runs them: (s (P, K, D), l' (P, K))."""
+    window, best = select_surrogates(selection_scores(p, mask, w, vi, qi))
+    return p.flatten(1, 2)[vi[:, None], window], best
+
+
 def test_surrogate_selection_is_argmax_cosine_per_group():
     p = unit(2, 5, 3, D)
     mask = torch.ones(2, 5, 3, dtype=torch.bool)
     mask[1, 4, 2] = False
     w = unit(2, D)
-    s, best = select_surrogates(p, mask, w)
-    for b in range(2):
+    vi, qi = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0])
+    s, best = _select(p, mask, w, vi, qi)
+    for i, (b, c) in enumerate(zip(vi.tolist(), qi.tolist())):
         for k in range(5):
-            scores = [float(p[b, k, l] @ w[b]) if mask[b, k, l] else -math.inf for l in range(3)]
+            scores = [float(p[b, k, l] @ w[c]) if mask[b, k, l] else -math.inf for l in range(3)]
             lstar = int(np.argmax(scores))
-            assert best[b, k] == lstar and torch.equal(s[b, k], p[b, k, lstar])
-
-
-def test_indexed_selection_equals_per_pair_selection():
-    p = unit(3, 4, 3, D)
-    mask = torch.ones(3, 4, 3, dtype=torch.bool)
-    w = unit(3, D)
-    vi, qi = torch.tensor([0, 1, 2, 0, 2]), torch.tensor([0, 1, 2, 2, 1])
-    best = surrogate_scales(p, mask, w, vi, qi)
-    s = p.reshape(-1, D)[vi[:, None] * (4 * 3) + torch.arange(4) * 3 + best]  # window k*L + l'_k of video vi
-    s2, best2 = select_surrogates(p[vi], mask[vi], w[qi])
-    assert torch.equal(best, best2) and torch.allclose(s, s2)
+            assert best[i, k] == lstar and torch.equal(s[i, k], p[b, k, lstar])
 
 
 def test_only_selected_surrogates_get_gradient():
     p = unit(1, 4, 3, D).requires_grad_()
-    s, best = select_surrogates(p, torch.ones(1, 4, 3, dtype=torch.bool), unit(1, D))
+    zero = torch.zeros(1, dtype=torch.long)
+    s, best = _select(p, torch.ones(1, 4, 3, dtype=torch.bool), unit(1, D), zero, zero)
     s.sum().backward()
     for k in range(4):
         for l in range(3):
             assert (p.grad[0, k, l].abs().sum() > 0) == (l == best[0, k])
+
+
+def test_the_literal_and_fused_cascades_give_the_model_the_same_scores():
+    """model.cca_impl: the literal Eqs. (9)-(13) and fused.py score the same pairs alike."""
+    feats, win, words = make_inputs()
+    scores = []
+    for impl in ("literal", "fused"):
+        torch.manual_seed(0)
+        model = tiny_model(cca_impl=impl).eval()
+        v = model.encode_video(feats, torch.ones(1, 10, dtype=torch.bool), win, torch.ones(1, 4, 3, dtype=torch.bool))
+        q = model.encode_query(words, torch.ones(1, 4, dtype=torch.bool))
+        with torch.no_grad():
+            out = model.score_pairs(v, q, torch.tensor([0]), torch.tensor([0]))
+        scores.append((out.score, out.element_scores))
+    (s1, e1), (s2, e2) = scores
+    assert torch.allclose(s1, s2, atol=1e-5) and torch.allclose(e1, e2, atol=1e-5)
 
 
 # -- the switches of the paper's open choices (docs/CHOICES.md) --------------------------------
@@ -96,7 +110,7 @@ def test_score_weights_last_q2v_shares_eq13s_e_with_the_last_q2v_unit():
     cca = CascadedCrossModalAttention(D, score_weights="last_q2v").double()
     v, q = torch.randn(2, 5, D, dtype=torch.float64), torch.randn(2, 3, D, dtype=torch.float64)
     vm, qm = torch.ones(2, 5, dtype=torch.bool), torch.ones(2, 3, dtype=torch.bool)
-    assert torch.allclose(cca(v, vm, q, qm).score, cca.reference_forward(v, vm, q, qm).score, atol=1e-10)
+    assert torch.allclose(fused_cca(cca, v, vm, q, qm).score, cca(v, vm, q, qm).score, atol=1e-10)
 
 
 def test_trained_word_vectors_and_query_fc_are_parameters():

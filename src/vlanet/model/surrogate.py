@@ -16,15 +16,13 @@ from __future__ import annotations
 import torch
 
 
-def select_surrogates(
-    proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """proposals (P, K, L, D), prop_mask (P, K, L), w_last (P, D) -> (surrogates (P, K, D), l' (P, K))."""
-    scores = torch.einsum("pkld,pd->pkl", proposals, w_last)  # Eq. (3)
-    scores = scores.masked_fill(~prop_mask, float("-inf"))
-    best = scores.argmax(-1)  # Eq. (4)  (P, K)
-    s = torch.gather(proposals, 2, best[..., None, None].expand(-1, -1, 1, proposals.shape[-1]))
-    return s.squeeze(2), best  # Eqs. (5)-(6)
+def select_surrogates(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eqs. (4)-(6) from Eq. (3)'s scores (P, K, L) of ``selection_scores``: (window (P, K),
+    l' (P, K)).  s_k of Eq. (5) is proposal window[p, k] = k*L + l'_k of pair p's video, so the
+    model gathers V' (Eq. 6) as rows of the batch's proposal table, each projected once."""
+    best = scores.detach().argmax(-1)  # Eq. (4)
+    k, n_scales = scores.shape[1:]
+    return torch.arange(k, device=best.device) * n_scales + best, best  # Eqs. (5)-(6)
 
 
 def selection_scores(
@@ -47,17 +45,3 @@ def straight_through(proposals: torch.Tensor, scores: torch.Tensor, best: torch.
     w = torch.softmax(scores / temperature, dim=-1).nan_to_num(0.0)  # a group with no valid window: 0
     soft = torch.einsum("pkl,pkld->pkd", w, props)
     return hard + soft - soft.detach()
-
-
-def surrogate_scales(
-    proposals: torch.Tensor, prop_mask: torch.Tensor, w_last: torch.Tensor,
-    video_idx: torch.Tensor, query_idx: torch.Tensor,
-) -> torch.Tensor:
-    """Eqs. (3)-(4) for pairs (video_idx[p], query_idx[p]) without copying V per pair: l'_k (P, K).
-
-    proposals (Bv, K, L, D), prop_mask (Bv, K, L), w_last (Bq, D); index tensors (P,).  The
-    surrogate s_k of pair p (Eqs. 5-6) is then window k*L + l'_k of its video: the CCA gathers it
-    from the batch's proposal table (vlanet.py, cca.py), so per-proposal work is done once per
-    proposal, not once per pair.
-    """
-    return selection_scores(proposals, prop_mask, w_last, video_idx, query_idx).argmax(-1)  # Eq. (4)

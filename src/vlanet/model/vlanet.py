@@ -15,7 +15,8 @@ import torch
 from vlanet.config import ModelConfig
 from vlanet.model.cca import CascadedCrossModalAttention, CCAOutput
 from vlanet.model.encoders import Encoders, PairOutput, QueryEncoding, VideoEncoding
-from vlanet.model.surrogate import selection_scores, straight_through
+from vlanet.model.fused import fused_cca
+from vlanet.model.surrogate import select_surrogates, selection_scores, straight_through
 
 
 class VLANet(Encoders):
@@ -41,8 +42,7 @@ class VLANet(Encoders):
             scores = selection_scores(video.proposals, video.mask, query.last, video_idx, query_idx)
         selection = scores.flatten(1).amax(1) if self.training else None
         if self.cfg.surrogate:  # Eqs. (3)-(6): s_k is window k*L + l'_k of the pair's video
-            best = scores.detach().argmax(-1)  # Eq. (4)
-            window = torch.arange(k, device=best.device) * n_scales + best  # (P, K)
+            window, best = select_surrogates(scores)
             v_mask = video.mask[video_idx].any(-1)  # (P, K)
         else:  # "w/o surrogate": every proposal is an element (Table 3)
             window = torch.arange(k * n_scales, device=table.device).expand(len(video_idx), -1)
@@ -68,6 +68,11 @@ class VLANet(Encoders):
             selection = selection_scores(video.proposals, video.mask, query.last, a, b).flatten(1).amax(1)
         return c, selection
 
+    def _run_cca(self, *args) -> CCAOutput:
+        """Eqs. (9)-(13) (``model.cca_impl``): the literal composition (cca.py) or the same
+        numbers with less work (fused.py)."""
+        return self.cca(*args) if self.cfg.cca_impl == "literal" else fused_cca(self.cca, *args)
+
     def _cca_by_length(self, table: torch.Tensor, v_mask: torch.Tensor, query: QueryEncoding,
                        query_idx: torch.Tensor, rows: torch.Tensor) -> CCAOutput:
         """The CCA on the pairs, in groups of similar length, each cut to its own longest pair.
@@ -83,8 +88,8 @@ class VLANet(Encoders):
         ends = (v_mask * torch.arange(1, k + 1, device=v_mask.device)).amax(1)  # (P,) valid prefix length
         groups = length_groups(ends, PAIR_GROUP_RATIO)
         if len(groups) == 1 and int(groups[0][1]) == k:
-            return self.cca(table, v_mask, query.q, query.mask, query_idx, rows)
-        parts = [(idx, self.cca(table, v_mask[idx, :n], query.q, query.mask, query_idx[idx], rows[idx, :n]))
+            return self._run_cca(table, v_mask, query.q, query.mask, query_idx, rows)
+        parts = [(idx, self._run_cca(table, v_mask[idx, :n], query.q, query.mask, query_idx[idx], rows[idx, :n]))
                  for idx, n in groups]
         return merge_pair_outputs(parts, n_pairs, k)
 
