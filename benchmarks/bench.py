@@ -301,9 +301,8 @@ def bench_eval(cfg, device, features: str | None, gt: str | None, checkpoint: st
     with a random VLANet or a trained ``checkpoint`` (its config, vocabulary and model)."""
     from vlanet.checkpoint import load_model
     from vlanet.data.features import open_store
-    from vlanet.eval.evaluate import evaluate_rows
+    from vlanet.eval.evaluate import evaluate_rows, model_protocol
     from vlanet.predict import predict_dataset
-    from vlanet.train.loop import protocol_for
 
     trained = load_model(checkpoint, device) if checkpoint else None
     if trained:
@@ -324,7 +323,7 @@ def bench_eval(cfg, device, features: str | None, gt: str | None, checkpoint: st
     for negatives in (False, False, True):
         t = time.perf_counter()
         out = predict_dataset(model, ds, cfg.eval, device, negatives=negatives)
-        metrics = evaluate_rows(out.rows, ds.queries, protocol_for(cfg))
+        metrics = evaluate_rows(out.rows, ds.queries, model_protocol(cfg))
         passes.append(time.perf_counter() - t)
     return {"eval_3720_s": passes[1], "eval_3720_first_s": passes[0], "eval_3720_with_negatives_s": passes[2],
             "eval_queries": len(ds), "eval_source": source, "eval_check_R1": metrics["R@1,IoU=0.5"]}

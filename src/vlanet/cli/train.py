@@ -42,7 +42,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
     from vlanet.config_paths import resolve_data_paths
     from vlanet.eval.controls import gain_key
-    from vlanet.train.loop import protocol_for, train
+    from vlanet.eval.evaluate import model_protocol
+    from vlanet.train.loop import train
 
     config_and_overrides(args)
     if args.resume:
@@ -80,8 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0  # under torchrun, rank 0 reports
     label = MODEL_LABELS[cfg.model.name]
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON only
-    for name, m in res.parts().items():
-        print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({protocol_for(cfg).describe()}; "
+    for name, m in res.splits.items():
+        print(f"\n{'Test split' if name == 'test' else f'Test split {name}'} ({model_protocol(cfg).describe()}; "
               f"model NMS {cfg.eval.nms_threshold:g}, top-{cfg.eval.topk}); run took {res.seconds:.0f}s\n", file=out)
         print(metrics_table(result_rows(label, m, gain_key(cfg.eval.protocol))), file=out)
         print(f"\n{summary_line(m, gain_key(cfg.eval.protocol))}", file=out)

@@ -56,6 +56,15 @@ def setup(device: torch.device) -> tuple[DistInfo, torch.device]:
     return info, device
 
 
+def wrap(module: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.nn.Module:
+    """The training step as DistributedDataParallel under torchrun, else as it is."""
+    if not info.enabled:
+        return module
+    return torch.nn.parallel.DistributedDataParallel(
+        module, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True,
+        broadcast_buffers=False)
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

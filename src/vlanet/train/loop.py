@@ -49,14 +49,9 @@ from vlanet.predict import predict_dataset
 from vlanet.progress import bar
 from vlanet.train import distributed
 from vlanet.train.batches import epoch_steps, group_generator
-from vlanet.train.step import LossStep, batch_loss  # noqa: F401  (batch_loss: benchmarks/ab_step.py runs older trees)
+from vlanet.train.step import LossStep
 
 log = logging.getLogger("vlanet.train")
-
-
-def protocol_for(cfg: Config) -> Protocol:
-    """The protocol training validates with (``eval.evaluate.model_protocol``)."""
-    return model_protocol(cfg)
 
 
 @dataclass
@@ -95,10 +90,6 @@ class TrainResult:
     def extra(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.splits.items() if k != "test"}
 
-    def parts(self) -> dict[str, dict[str, Any]]:
-        """Every test split's part (test, test_shuffled, random, blind, language_gain), ``test`` first."""
-        return self.splits
-
     def to_json(self) -> dict[str, Any]:
         main = self.splits.get("test", {})
         return {"run_dir": str(self.run_dir), "model": self.model, "seed": self.seed,
@@ -122,145 +113,188 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         return _train(cfg, run_dir, resume, progress, splits, on_epoch)
 
 
+@dataclass
+class _Session:
+    """What the steps of one training run share."""
+
+    cfg: Config
+    run: Path
+    dinfo: distributed.DistInfo
+    device: torch.device
+    splits: Splits
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    params: list[torch.nn.Parameter]
+    protocol: Protocol
+    start_epoch: int = 0
+    best: float = -math.inf
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run / "checkpoints"
+
+
 def _train(cfg: Config, run_dir: str | Path, resume: bool, progress: bool, splits: Splits | None,
            on_epoch) -> TrainResult:
     t_start = time.perf_counter()
-    run = Path(run_dir)
-    ck = run / "checkpoints"
+    s = _set_up(cfg, Path(run_dir), splits)
+    progress = progress and s.dinfo.is_main
+    if resume:
+        _resume(s)
+    if s.dinfo.is_main:
+        s.run.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(s.run / "config.yaml", dump_config(cfg))
+    step_fn = distributed.wrap(LossStep(s.model, cfg.train), s.dinfo, s.device)
+    for epoch in range(s.start_epoch, cfg.train.epochs):
+        rec = _train_epoch(s, step_fn, epoch, progress)
+        if s.dinfo.is_main:  # rank 0 validates and writes; the others wait for it
+            _validate_and_save(s, rec)
+            if on_epoch is not None:
+                on_epoch(rec)
+            faults.point(f"epoch{epoch + 1}.end")
+        distributed.barrier(s.dinfo)
+    result = TrainResult(s.run, s.history, model=cfg.model.name, seed=cfg.train.seed, protocol=s.protocol.describe())
+    del step_fn  # the DDP wrapper goes first: see distributed.teardown
+    distributed.teardown(s.dinfo)
+    if s.dinfo.is_main:
+        result.splits = _final_tests(s)
+        result.seconds = time.perf_counter() - t_start
+        atomic_write_text(s.run / "result.json", json.dumps(result.to_json(), indent=1))
+    return result
+
+
+def _set_up(cfg: Config, run: Path, splits: Splits | None) -> _Session:
+    """Threads, allocator, determinism, the process group, the data, a fresh model and Adam."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    retain_freed_memory()  # ~20 % of a CPU step was page faults of re-allocated tensors
+    retain_freed_memory()
     torch.use_deterministic_algorithms(cfg.train.deterministic, warn_only=True)
     dinfo, device = distributed.setup(resolve_device(cfg.train.device))
-    progress = progress and dinfo.is_main
     splits = splits or load_splits(cfg, device=device)
+    _check_training_split(cfg, splits)
+    if dinfo.is_main:
+        parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
+        log.info("data: %s queries; %d-d features; vocabulary %d words, %d unknown tokens skipped",
+                 ", ".join(f"{len(d)} {d.name}" for d in parts), splits.feature_dim, len(splits.words.words) - 1,
+                 sum(d.oov_tokens for d in parts))
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg, splits.feature_dim, splits.words).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    return _Session(cfg, run, dinfo, device, splits, model, opt, params, model_protocol(cfg))
+
+
+def _check_training_split(cfg: Config, splits: Splits) -> None:
     if splits.train is None or len(splits.train) == 0:
         raise InputError("config: the training split is empty (check data.train)")
     if len({q.vid for q in splits.train.queries}) < 2:
         raise InputError(f"{cfg.data.train or 'the training split'}: every training query is on one video, so no "
                          "negative pair (Eq. 14) can be formed; training needs queries of at least 2 videos")
-    if dinfo.is_main:
-        sizes = ", ".join(f"{len(d)} {d.name}" for d in (splits.train, splits.val, splits.test) if d is not None)
-        oov = sum(d.oov_tokens for d in (splits.train, splits.val, splits.test) if d is not None)
-        log.info("data: %s queries; %d-d features; vocabulary %d words, %d unknown tokens skipped",
-                 sizes, splits.feature_dim, len(splits.words.words) - 1, oov)
-    torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg, splits.feature_dim, splits.words).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    history: list[dict[str, Any]] = []
-    start_epoch, best = 0, -math.inf
-    if resume and dinfo.is_main:
+
+
+def _resume(s: _Session) -> None:
+    """Load checkpoints/last (model, Adam, best, history) into the session, refusing a changed model."""
+    ck = s.checkpoints
+    if s.dinfo.is_main:
         for name in ("last", "best"):
             recover_dir(ck / name)
-    distributed.barrier(dinfo)
-    if resume and (ck / "last" / "train_state.json").exists():
-        loaded, trained_cfg, _, _ = load_model(ck / "last", device)
-        sections = ["model"] + ([cfg.model.name] if cfg.model.name in OWN_SECTION else [])
-        for sec in sections:
-            for f in dataclasses.fields(getattr(cfg, sec)):
-                now, then = getattr(getattr(cfg, sec), f.name), getattr(getattr(trained_cfg, sec), f.name)
-                if now != then:
-                    raise InputError(f"{run / 'config.yaml'}: field '{sec}.{f.name}' is {now!r} but the run was trained "
-                                     f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
-        model.load_state_dict(loaded.state_dict())
-        state = load_train_state(ck / "last", opt)
-        start_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
-        log.info("resuming %s at epoch %d", run, start_epoch)
-    elif resume:
-        log.info("resuming %s: no finished epoch yet, starting from epoch 1", run)
-    if dinfo.is_main:
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run / "config.yaml", dump_config(cfg))
-    protocol = protocol_for(cfg)
-    tcfg = cfg.train
-    step_fn: torch.nn.Module = LossStep(model, tcfg)
-    if dinfo.enabled:
-        step_fn = torch.nn.parallel.DistributedDataParallel(
-            step_fn, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True,
-            broadcast_buffers=False)
-    for epoch in range(start_epoch, tcfg.epochs):
-        t0 = time.perf_counter()
-        torch.manual_seed(tcfg.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
-        gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + epoch)
-        lr = tcfg.lr * (0.5 ** (epoch // tcfg.lr_halve_every) if tcfg.lr_halve_every else 1.0)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        steps = epoch_steps(splits.train, tcfg, gen, dinfo.rank, dinfo.world)
-        model.train()
-        if hasattr(model, "start_epoch"):  # CPL's negatives follow the training's progress
-            model.start_epoch(epoch, tcfg.epochs)
-        tot_loss = tot_pos = tot_neg = 0.0
-        n_pos = n_neg = 0
-        loader = batch_loader(splits.train, [[idx for _, idx in groups] for _, groups in steps], tcfg.num_workers)
-        desc = f"epoch {epoch + 1}/{tcfg.epochs}" + (f" (last: {epoch_summary(history[-1], tcfg.select_metric)})"
-                                                     if history else "")
-        for (step, groups), batches in bar(zip(steps, loader), total=len(steps), desc=desc, enabled=progress):
-            faults.point(f"epoch{epoch + 1}.batch{step + 1}")
-            gens = [group_generator(tcfg.seed, epoch, step, g) for g, _ in groups]
-            loss, pos, neg = step_fn([b.to(device) for b in batches], gens)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if tcfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, tcfg.grad_clip)
-            opt.step()
-            tot_loss += float(loss.detach()) * len(pos)
-            tot_pos += float(pos.sum())
-            tot_neg += float(neg.sum())
-            n_pos += len(pos)
-            n_neg += len(neg)
-        tot_loss, tot_pos, tot_neg, n_pos, n_neg = distributed.all_sum(dinfo, [tot_loss, tot_pos, tot_neg, n_pos, n_neg])
-        rec: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": tot_loss / max(n_pos, 1),
-                               "pos_score": tot_pos / max(n_pos, 1), "neg_score": tot_neg / max(n_neg, 1),
-                               "train_seconds": round(time.perf_counter() - t0, 3)}
-        if not dinfo.is_main:  # rank 0 validates and writes; the others wait for it
-            distributed.barrier(dinfo)
-            continue
-        if splits.val is not None:
-            vp = predict_dataset(model, splits.val, cfg.eval, device, num_workers=tcfg.num_workers, negatives=True)
-            rec["val"] = evaluate_rows(vp.rows, splits.val.queries, protocol, "validation")
-            rec["val_pos_score"], rec["val_neg_score"] = vp.pos_score, vp.neg_score
-            rec["val"][VAL_CONTRAST] = vp.pos_score - vp.neg_score  # reads no timestamp
-            score = rec["val"].get(tcfg.select_metric)
-            if score is None:
-                raise InputError(f"config: field 'train.select_metric' {tcfg.select_metric!r} is not a metric "
-                                 f"(choose from {', '.join(rec['val'])})")
-        else:
-            score = -rec["loss"]
-        history.append(rec)
-        meta = {"epoch": epoch + 1, "time": splits.time.attrs()}
-        if "backbone" in splits.feature_attrs:
-            meta["backbone"] = str(splits.feature_attrs["backbone"])
-        if score > best:
-            best = score
-            tmp = ck / "best.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
-            commit_dir(tmp, ck / "best")
-            faults.point(f"epoch{epoch + 1}.saved-best")
-        tmp = ck / "last.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        save_model(tmp, model, cfg, splits.feature_dim, splits.words, meta)
-        save_train_state(tmp, opt, {"epoch": epoch, "best": best, "history": history})
-        commit_dir(tmp, ck / "last")
-        atomic_write_text(run / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
-        if on_epoch is not None:
-            on_epoch(rec)
-        faults.point(f"epoch{epoch + 1}.end")
-        distributed.barrier(dinfo)
-    result = TrainResult(run, history, model=cfg.model.name, seed=tcfg.seed, protocol=protocol.describe())
-    del step_fn  # the DDP wrapper goes first: see distributed.teardown
-    distributed.teardown(dinfo)
-    if not dinfo.is_main:
-        return result
-    if splits.test is not None or splits.extra:
-        best_model, _, _, _ = load_model(ck / "best", device)
-        tests = ({"test": splits.test} if splits.test is not None else {}) | splits.extra
-        result.splits = {name: score_split(best_model, ds, cfg, device, protocol, splits.train.queries)
-                         for name, ds in tests.items()}
-    result.seconds = time.perf_counter() - t_start
-    atomic_write_text(run / "result.json", json.dumps(result.to_json(), indent=1))
-    return result
+    distributed.barrier(s.dinfo)
+    if not (ck / "last" / "train_state.json").exists():
+        log.info("resuming %s: no finished epoch yet, starting from epoch 1", s.run)
+        return
+    loaded, trained_cfg, _, _ = load_model(ck / "last", s.device)
+    cfg = s.cfg
+    for sec in ["model"] + ([cfg.model.name] if cfg.model.name in OWN_SECTION else []):
+        for f in dataclasses.fields(getattr(cfg, sec)):
+            now, then = getattr(getattr(cfg, sec), f.name), getattr(getattr(trained_cfg, sec), f.name)
+            if now != then:
+                raise InputError(f"{s.run / 'config.yaml'}: field '{sec}.{f.name}' is {now!r} but the run was trained "
+                                 f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
+    s.model.load_state_dict(loaded.state_dict())
+    state = load_train_state(ck / "last", s.opt)
+    s.start_epoch, s.best, s.history = state["epoch"] + 1, state["best"], state["history"]
+    log.info("resuming %s at epoch %d", s.run, s.start_epoch)
+
+
+def _train_epoch(s: _Session, step_fn: torch.nn.Module, epoch: int, progress: bool) -> dict[str, Any]:
+    """One pass over the training queries; every random draw is a function of (seed, epoch, step)."""
+    tcfg = s.cfg.train
+    t0 = time.perf_counter()
+    torch.manual_seed(tcfg.seed * 1_000_003 + epoch)  # dropout etc.
+    gen = torch.Generator().manual_seed(tcfg.seed * 1_000_003 + epoch)
+    lr = tcfg.lr * (0.5 ** (epoch // tcfg.lr_halve_every) if tcfg.lr_halve_every else 1.0)
+    for g in s.opt.param_groups:
+        g["lr"] = lr
+    steps = epoch_steps(s.splits.train, tcfg, gen, s.dinfo.rank, s.dinfo.world)
+    s.model.train()
+    if hasattr(s.model, "start_epoch"):  # CPL's negatives follow the training's progress
+        s.model.start_epoch(epoch, tcfg.epochs)
+    totals = [0.0] * 5  # loss x positives, sum of c+, sum of c-, positives, negatives
+    loader = batch_loader(s.splits.train, [[idx for _, idx in groups] for _, groups in steps], tcfg.num_workers)
+    last = f" (last: {epoch_summary(s.history[-1], tcfg.select_metric)})" if s.history else ""
+    for (step, groups), batches in bar(zip(steps, loader), total=len(steps), desc=f"epoch {epoch + 1}/{tcfg.epochs}{last}",
+                                       enabled=progress):
+        faults.point(f"epoch{epoch + 1}.batch{step + 1}")
+        gens = [group_generator(tcfg.seed, epoch, step, g) for g, _ in groups]
+        loss, pos, neg = step_fn([b.to(s.device) for b in batches], gens)
+        s.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if tcfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(s.params, tcfg.grad_clip)
+        s.opt.step()
+        for i, v in enumerate((float(loss.detach()) * len(pos), float(pos.sum()), float(neg.sum()), len(pos), len(neg))):
+            totals[i] += v
+    tot_loss, tot_pos, tot_neg, n_pos, n_neg = distributed.all_sum(s.dinfo, totals)
+    return {"epoch": epoch + 1, "lr": lr, "loss": tot_loss / max(n_pos, 1), "pos_score": tot_pos / max(n_pos, 1),
+            "neg_score": tot_neg / max(n_neg, 1), "train_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _validate_and_save(s: _Session, rec: dict[str, Any]) -> None:
+    """Score the validation split into ``rec``, keep checkpoints/best on train.select_metric,
+    write checkpoints/last with the training state and metrics.jsonl."""
+    cfg, val = s.cfg, s.splits.val
+    if val is not None:
+        vp = predict_dataset(s.model, val, cfg.eval, s.device, num_workers=cfg.train.num_workers, negatives=True)
+        rec["val"] = evaluate_rows(vp.rows, val.queries, s.protocol, "validation")
+        rec["val_pos_score"], rec["val_neg_score"] = vp.pos_score, vp.neg_score
+        rec["val"][VAL_CONTRAST] = vp.pos_score - vp.neg_score  # reads no timestamp
+        score = rec["val"].get(cfg.train.select_metric)
+        if score is None:
+            raise InputError(f"config: field 'train.select_metric' {cfg.train.select_metric!r} is not a metric "
+                             f"(choose from {', '.join(rec['val'])})")
+    else:
+        score = -rec["loss"]
+    s.history.append(rec)
+    meta = {"epoch": rec["epoch"], "time": s.splits.time.attrs()}
+    if "backbone" in s.splits.feature_attrs:
+        meta["backbone"] = str(s.splits.feature_attrs["backbone"])
+    if score > s.best:
+        s.best = score
+        _save(s, "best", meta)
+        faults.point(f"epoch{rec['epoch']}.saved-best")
+    _save(s, "last", meta, {"epoch": rec["epoch"] - 1, "best": s.best, "history": s.history})
+    atomic_write_text(s.run / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in s.history))
+
+
+def _save(s: _Session, name: str, meta: dict[str, Any], state: dict[str, Any] | None = None) -> None:
+    """checkpoints/<name>, written beside it and committed whole (checkpoint.commit_dir)."""
+    tmp = s.checkpoints / f"{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_model(tmp, s.model, s.cfg, s.splits.feature_dim, s.splits.words, meta)
+    if state is not None:
+        save_train_state(tmp, s.opt, state)
+    commit_dir(tmp, s.checkpoints / name)
+
+
+def _final_tests(s: _Session) -> dict[str, dict[str, Any]]:
+    """Every test split (``test`` first, then data.extra_tests) scored by the best checkpoint."""
+    tests = ({"test": s.splits.test} if s.splits.test is not None else {}) | s.splits.extra
+    if not tests:
+        return {}
+    best_model, _, _, _ = load_model(s.checkpoints / "best", s.device)
+    return {name: score_split(best_model, ds, s.cfg, s.device, s.protocol, s.splits.train.queries)
+            for name, ds in tests.items()}
 
 
 def epoch_summary(rec: dict[str, Any], metric: str) -> str:
