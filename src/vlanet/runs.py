@@ -12,10 +12,6 @@ from vlanet.errors import InputError
 
 # Fields that change how a run is executed, not what it computes: a cached run may differ in them
 RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload"}
-# Defaults that changed after their field was added: a run whose config.yaml lacks the field was
-# trained with the former value.  (A field added later is absent from older runs and defaults to
-# the behaviour before it.)
-FORMER_DEFAULTS = {"train.selection_weight": 0.0, "model.rank_by": "q2v_last"}
 # Fields a model does not read: a cached run of that model may differ in them (TGA ranks by its
 # own attention, so a changed VLANet ranking does not make its runs stale)
 UNREAD_FIELDS = {"tga": {"model.rank_by"}}
@@ -33,13 +29,15 @@ def check_same_config(run: Path, want) -> None:
         raise InputError(f"{run}: holds a run without its config.yaml; remove it or choose another --out")
     load_config(run / "config.yaml")  # a damaged file is refused by name
     have, wanted = yaml.safe_load(read_text(run / "config.yaml")), want.to_dict()
-    for dotted, value in FORMER_DEFAULTS.items():
-        sec, key = dotted.split(".")
-        have.setdefault(sec, {}).setdefault(key, value)
     ignored = RUNTIME_FIELDS | UNREAD_FIELDS.get(want.model.name, set())
-    diff = [f"{sec}.{k}" for sec, fields in wanted.items() for k, v in fields.items()
-            if f"{sec}.{k}" not in ignored and _reads(want.model.name, sec, k)
-            and k in (have.get(sec) or {}) and have[sec][k] != v]
+    read = [(sec, k, v) for sec, fields in wanted.items() for k, v in fields.items()
+            if f"{sec}.{k}" not in ignored and _reads(want.model.name, sec, k)]
+    missing = [f"{sec}.{k}" for sec, k, _ in read if k not in (have.get(sec) or {})]
+    if missing:  # config.yaml records every field, so an older vlanet wrote it: its defaults may differ
+        raise InputError(f"{run}: was trained by an older vlanet whose config.yaml has no "
+                         f"{', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                         "remove it or choose another --out")
+    diff = [f"{sec}.{k}" for sec, k, v in read if have[sec][k] != v]
     if diff:
         shown = ", ".join(f"{d} ({_get(have, d)!r} there, {_get(wanted, d)!r} now)" for d in diff[:2])
         more = f" and {len(diff) - 2} more" if len(diff) > 2 else ""
