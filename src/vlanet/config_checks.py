@@ -57,6 +57,14 @@ NON_NEGATIVE = {
 
 def validate(cfg: Any, source: str = "config") -> Any:
     """Check choices and ranges; raise InputError naming the first bad field."""
+    _check_values(cfg, source)
+    _check_combinations(cfg, source)
+    _check_eval(cfg, source)
+    return cfg
+
+
+def _check_values(cfg: Any, source: str) -> None:
+    """Each field on its own: choices, finite numbers, ranges."""
     for key, allowed in CHOICES.items():
         sec, name = key.split(".")
         v = getattr(getattr(cfg, sec), name)
@@ -87,6 +95,10 @@ def validate(cfg: Any, source: str = "config") -> Any:
             raise InputError(f"{source}: field '{key}' must be > 0; got {v!r}")
         if key in NON_NEGATIVE and v < 0:
             raise InputError(f"{source}: field '{key}' must be >= 0; got {v!r}")
+
+
+def _check_combinations(cfg: Any, source: str) -> None:
+    """Fields read together: the proposal grid, the test splits, the data fractions, the models."""
     if not cfg.model.window_frames or any(w <= 0 for w in cfg.model.window_frames):
         raise InputError(f"{source}: field 'model.window_frames' must be a non-empty list of positive frame counts")
     test_splits(cfg)  # distinct names for the test splits
@@ -104,6 +116,10 @@ def validate(cfg: Any, source: str = "config") -> Any:
     if not cfg.model.cross_attention and cfg.model.rank_by != "vla":
         # Without cross-attention there are no Q2V weights; rank surrogates by E(s_k, Q) instead.
         cfg.model.rank_by = "vla"
+
+
+def _check_eval(cfg: Any, source: str) -> None:
+    """The evaluation's thresholds and the metric that picks the best epoch."""
     if any(not 0 < t <= 1 for t in cfg.eval.iou_thresholds):
         raise InputError(f"{source}: field 'eval.iou_thresholds' must lie in (0, 1]")
     if any(n <= 0 for n in cfg.eval.recall_at):
@@ -116,4 +132,3 @@ def validate(cfg: Any, source: str = "config") -> Any:
     if cfg.train.select_metric not in known:
         raise InputError(f"{source}: field 'train.select_metric' must be one of {', '.join(known)} "
                          f"for eval.protocol={cfg.eval.protocol}; got {cfg.train.select_metric!r}")
-    return cfg

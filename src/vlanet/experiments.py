@@ -79,17 +79,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     from vlanet.config_paths import split_name, test_splits
     from vlanet.io import atomic_write_text, check_output_dir
 
-    if name not in TABLES:
-        raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
-    if seeds < 1:
-        raise InputError(f"--seeds must be >= 1, got {seeds}")
-    spec = dict(TABLES[name])
-    if rows:
-        slugs = [r.slug for r in spec["rows"] if r.kind == "train"]
-        unknown = [r for r in rows if r not in slugs]
-        if unknown:
-            raise InputError(f"--rows: {name} has no model row {unknown[0]!r} (its rows: {', '.join(slugs)})")
-        spec["rows"] = [r for r in spec["rows"] if r.kind != "train" or r.slug in rows]
+    spec = _table_spec(name, seeds, rows)
     out = Path(out)
     check_output_dir(out, "--out")
     base = load_config(data_config, overrides)
@@ -119,15 +109,8 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             for s in splits:
                 results[s].append((row.label, res[s], row.paper, note))
             continue
-        from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
-        from vlanet.eval.evaluate import evaluate_rows, model_protocol
-
         for s in splits:
-            bed = beds.get(s)
-            if bed is None or (row.kind not in GRID_KINDS and bed.store is None):
-                bed = beds[s] = load_bed(base, s, features=row.kind not in GRID_KINDS)
-            metrics = evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)
-            results[s].append((row.label, Result([metrics]), row.paper, "control"))
+            results[s].append((row.label, _control(row, base, s, beds), row.paper, "control"))
     if spec.get("best_blind"):
         for s in splits:
             results[s] = _with_best_blind(spec["rows"], results[s], base.train.select_metric)
@@ -138,6 +121,33 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
                                     spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
     return text
+
+
+def _table_spec(name: str, seeds: int, rows: list[str] | None) -> dict[str, Any]:
+    """TABLES[name], with only the model rows in ``rows`` (by slug) when given; bad names refused."""
+    if name not in TABLES:
+        raise InputError(f"unknown table {name!r} (choose from {', '.join(TABLES)})")
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1, got {seeds}")
+    spec = dict(TABLES[name])
+    if rows:
+        slugs = [r.slug for r in spec["rows"] if r.kind == "train"]
+        unknown = [r for r in rows if r not in slugs]
+        if unknown:
+            raise InputError(f"--rows: {name} has no model row {unknown[0]!r} (its rows: {', '.join(slugs)})")
+        spec["rows"] = [r for r in spec["rows"] if r.kind != "train" or r.slug in rows]
+    return spec
+
+
+def _control(row: Row, base, split: str, beds: dict[str, Any]) -> Result:
+    """A control row (random, prior, blind probes, oracle) on one test split; beds are cached."""
+    from vlanet.eval.calibrate import GRID_KINDS, control_rows, load_bed
+    from vlanet.eval.evaluate import evaluate_rows, model_protocol
+
+    bed = beds.get(split)
+    if bed is None or (row.kind not in GRID_KINDS and bed.store is None):
+        bed = beds[split] = load_bed(base, split, features=row.kind not in GRID_KINDS)
+    return Result([evaluate_rows(control_rows(row.kind, base, bed), bed.test, model_protocol(base), row.label)])
 
 
 def _with_best_blind(spec_rows: list[Row], results: list, key: str) -> list:
