@@ -1,16 +1,11 @@
 """Keep freed memory in the process instead of handing it back to the OS (glibc only).
 
-A CPU training step allocates and frees tensors of tens of MB.  glibc serves blocks above its
-mmap threshold (dynamic, at most 32 MB by default) with fresh ``mmap`` pages and returns them on
-``free``, so every step faults the same memory in again: measured on the paper-setting step
-(64 pairs + 512 negatives, 2 CPU cores), that page-faulting costs about a fifth of the step.
-``retain_freed_memory`` raises the mmap threshold to 1 GiB and turns heap trimming off with
-``mallopt``, so freed blocks are reused.  PyTorch's CPU performance guide suggests jemalloc or
-TCMalloc for the same reason; this needs no preload.  The cost: the process's RSS stays at its
-high-water mark and grows with fragmentation (one-shot inference on a 1-h video: 643 MB ->
-1010 MB peak RSS for a 13 % gain), so only training turns it on: ``train()`` calls it, for
-every command that trains.  Set ``VLANET_KEEP_FREED_MEMORY=0`` to keep the system allocator's
-behaviour.  Elsewhere (musl, macOS, Windows) it does nothing.
+glibc serves the tens-of-MB tensors of a CPU training step with fresh ``mmap`` pages and returns
+them on ``free``, so every step faults the same memory in again.  ``retain_freed_memory`` raises
+the mmap threshold to 1 GiB and turns heap trimming off (``mallopt``) so freed blocks are reused.
+RSS then stays at its high-water mark, so only training turns it on (``train()`` calls it).
+``VLANET_KEEP_FREED_MEMORY=0`` keeps the system allocator's behaviour; elsewhere (musl, macOS,
+Windows) it does nothing.  Measured in docs/CHOICES.md ("Freed memory during training").
 """
 
 from __future__ import annotations
