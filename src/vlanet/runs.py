@@ -11,7 +11,7 @@ from typing import Any
 from vlanet.errors import InputError
 
 # Fields that change how a run is executed, not what it computes: a cached run may differ in them
-RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload"}
+RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload", "model.cca_impl"}
 # Fields a model does not read: a cached run of that model may differ in them (TGA ranks by its
 # own attention, so a changed VLANet ranking does not make its runs stale)
 UNREAD_FIELDS = {"tga": {"model.rank_by"}}

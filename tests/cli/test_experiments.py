@@ -168,6 +168,9 @@ def test_a_cached_run_is_compared_on_every_field_it_reads(tmp_path):
     have = ["model.hidden_dim=16", "train.epochs=2"]
     (run / "config.yaml").write_text(dump_config(load_config(None, have)))
     check_same_config(run, load_config(None, [*have, "train.threads=1"]))  # runtime fields may differ
+    lines = (run / "config.yaml").read_text().splitlines(keepends=True)  # or be missing (same numbers)
+    (run / "config.yaml").write_text("".join(x for x in lines if "cca_impl" not in x and "threads" not in x))
+    check_same_config(run, load_config(None, [*have, "model.cca_impl=literal"]))
     with pytest.raises(InputError, match=r"model.hidden_dim \(16 there, 32 now\)"):
         check_same_config(run, load_config(None, ["model.hidden_dim=32", "train.epochs=2"]))
     (run / "config.yaml").write_text("model:\n  hidden_dim: 16\ntrain:\n  epochs: 2\n")
