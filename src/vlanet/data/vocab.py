@@ -102,7 +102,8 @@ def _cache_dir() -> Path:
 
 
 def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
-    """Stream a GloVe text file: ``word v1 ... vD`` per line (words may contain spaces)."""
+    """Stream a GloVe text file: ``word v1 ... vD`` per line (words may contain spaces); the
+    vectors of ``keep`` are cached beside the package's cache, keyed by the file and the words."""
     if not p.is_file():
         raise InputError(f"{p}: word-vector file not found (set data.word_vectors)")
     if keep is None:
@@ -117,6 +118,23 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
             return _with_pad(json.loads(word_file.read_text(encoding="utf-8")), np.load(vec_file, allow_pickle=False))
         except (OSError, ValueError):
             pass  # a broken cache is rebuilt below
+    words, vectors = _scan_glove(p, keep)
+    try:
+        from vlanet.io import atomic_write, atomic_write_text
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.save(f, vectors)
+
+        atomic_write(vec_file, write)
+        atomic_write_text(word_file, json.dumps(words))
+    except OSError:
+        pass  # a read-only cache is not an error, only slower next time
+    return _with_pad(words, vectors)
+
+
+def _scan_glove(p: Path, keep: set[str]) -> tuple[list[str], np.ndarray]:
+    """The words of ``keep`` found in the GloVe text file and their vectors (N, D); bad lines refused by number."""
     words: list[str] = []
     rows: list[np.ndarray] = []
     dim = 0
@@ -126,13 +144,7 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
             for n, line in enumerate(f, 1):
                 parts = line.rstrip("\n").rstrip(" ").split(" ")
                 if dim == 0:
-                    dim = len(parts) - 1
-                    try:  # the first line is checked whatever its word: a file that is not GloVe says so
-                        np.asarray(parts[1:], dtype=np.float32)
-                    except ValueError:
-                        dim = 0
-                    if dim < 1:
-                        raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')")
+                    dim = _glove_width(p, n, parts)
                 if len(parts) < dim + 1:
                     raise InputError(f"{p}:{n}: {len(parts) - 1} values, expected {dim} like line 1 (wrong width)")
                 word = " ".join(parts[: len(parts) - dim])
@@ -156,19 +168,18 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
         raise InputError(f"{p}: empty word-vector file")
     if not rows and keep:
         raise InputError(f"{p}: none of the {len(keep)} words of the queries is in this word-vector file")
-    vectors = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+    return words, np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+
+
+def _glove_width(p: Path, n: int, parts: list[str]) -> int:
+    """D from the first line, checked whatever its word: a file that is not GloVe says so."""
     try:
-        from vlanet.io import atomic_write, atomic_write_text
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.save(f, vectors)
-
-        atomic_write(vec_file, write)
-        atomic_write_text(word_file, json.dumps(words))
-    except OSError:
-        pass  # a read-only cache is not an error, only slower next time
-    return _with_pad(words, vectors)
+        np.asarray(parts[1:], dtype=np.float32)
+    except ValueError:
+        raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')") from None
+    if len(parts) < 2:
+        raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')")
+    return len(parts) - 1
 
 
 def _load_kumo(keep: set[str] | None) -> WordVectors:
