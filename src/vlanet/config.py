@@ -211,6 +211,8 @@ class Config:
 SECTIONS = tuple(f.name for f in dataclasses.fields(Config))
 MODEL_LABELS = {"vlanet": "VLANet", "tga": "TGA", "cnm": "CNM", "cpl": "CPL"}  # model.name -> table label
 OWN_SECTION = ("cnm", "cpl")  # models configured by a section of their own, not by model:
+# Fields that change how a run is executed, not what it computes: a cached or resumed run may differ in them
+RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload", "model.cca_impl"}
 
 
 def _coerce(value: Any, typ: Any, name: str, source: str) -> Any:

@@ -10,8 +10,6 @@ from typing import Any
 
 from vlanet.errors import InputError
 
-# Fields that change how a run is executed, not what it computes: a cached run may differ in them
-RUNTIME_FIELDS = {"train.device", "train.num_workers", "train.threads", "data.preload", "model.cca_impl"}
 # Fields a model does not read: a cached run of that model may differ in them (TGA ranks by its
 # own attention, so a changed VLANet ranking does not make its runs stale)
 UNREAD_FIELDS = {"tga": {"model.rank_by"}}
@@ -22,7 +20,7 @@ def check_same_config(run: Path, want) -> None:
     changed default or override would otherwise reuse a stale run); one line naming the fields."""
     import yaml
 
-    from vlanet.config import load_config
+    from vlanet.config import RUNTIME_FIELDS, load_config
     from vlanet.readers import read_text
 
     if not (run / "config.yaml").is_file():

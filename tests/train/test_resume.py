@@ -72,3 +72,15 @@ def test_resume_of_a_finished_run_changes_nothing(reference, tmp_path):
     r = _train("--resume", run)
     assert r.returncode == 0, r.stderr
     assert _state(run) == before
+
+
+def test_resume_refuses_a_changed_model_but_not_a_runtime_field(tmp_path):
+    """A resumed run keeps its model; a field that only changes how the same numbers are
+    computed (config.RUNTIME_FIELDS, e.g. model.cca_impl) may differ."""
+    run = tmp_path / "run"
+    assert _train(*TINY[:-2], "train.epochs=1", "--run-dir", run).returncode == 0
+    r = _train("--resume", run, "model.hidden_dim=8")
+    assert r.returncode == 2 and "field 'model.hidden_dim' is 8" in r.stderr, r.stderr
+    r = _train("--resume", run, "train.epochs=2", "model.cca_impl=literal")
+    assert r.returncode == 0, r.stderr
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2

@@ -174,10 +174,10 @@ def _scan_glove(p: Path, keep: set[str]) -> tuple[list[str], np.ndarray]:
 def _glove_width(p: Path, n: int, parts: list[str]) -> int:
     """D from the first line, checked whatever its word: a file that is not GloVe says so."""
     try:
-        np.asarray(parts[1:], dtype=np.float32)
+        ok = len(parts) >= 2 and np.asarray(parts[1:], dtype=np.float32).size > 0
     except ValueError:
-        raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')") from None
-    if len(parts) < 2:
+        ok = False
+    if not ok:
         raise InputError(f"{p}:{n}: not a GloVe line (expected 'word v1 ... vD')")
     return len(parts) - 1
 

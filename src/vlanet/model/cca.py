@@ -92,8 +92,10 @@ class CascadedCrossModalAttention(nn.Module):
         (P, K) a table (R, D) whose rows v[v_index[p]] are pair p's elements (surrogates are rows
         of the batch's proposal table); v_mask (P, K).  q (B, M, D), q_mask (B, M); pair p uses
         sentence q_index[p] (None: B = P).  Padded elements are zero vectors."""
-        v, v_index, q_index = pair_index(v, q, q_index, v_index)
-        v, q, q_mask = v[v_index], q[q_index], q_mask[q_index]
+        if v_index is not None:
+            v = v[v_index]
+        if q_index is not None:
+            q, q_mask = q[q_index], q_mask[q_index]
         if self.self_attention:
             v, _ = self.v2v(v, v_mask, v, v_mask)  # Eq. (9)
             q, _ = self.q2q(q, q_mask, q, q_mask)  # Eq. (10)
@@ -107,14 +109,3 @@ class CascadedCrossModalAttention(nn.Module):
         c = self.score_unit()(v_comp.unsqueeze(1), q, q_mask).squeeze(1)  # Eq. (13): c = E(v_comp, Q)
         return CCAOutput(c, weights, v, q, element_vla=self.score_unit()(v, q, q_mask))
 
-
-def pair_index(v: torch.Tensor, q: torch.Tensor, q_index: torch.Tensor | None,
-               v_index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The CCA's inputs as (table of elements (R, D), v_index (P, K), q_index (P,)): v (P, K, D)
-    without an index becomes its own table; no q_index means one sentence per pair."""
-    if v_index is None:
-        v_index = torch.arange(v.shape[0] * v.shape[1], device=v.device).view(v.shape[:2])
-        v = v.reshape(-1, v.shape[-1])
-    if q_index is None:
-        q_index = torch.arange(q.shape[0], device=q.device)
-    return v, v_index, q_index

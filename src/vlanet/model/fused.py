@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from vlanet.model.attention import VLA, tanh_grad_from_sigmoid, tanh_sum_from_sigmoid
-from vlanet.model.cca import CascadedCrossModalAttention, CCAOutput, pair_index
+from vlanet.model.cca import CascadedCrossModalAttention, CCAOutput
 
 
 def fused_cca(cca: CascadedCrossModalAttention, v: torch.Tensor, v_mask: torch.Tensor, q: torch.Tensor,
@@ -28,7 +28,7 @@ def fused_cca(cca: CascadedCrossModalAttention, v: torch.Tensor, v_mask: torch.T
               v_index: torch.Tensor | None = None) -> CCAOutput:
     """``cca.forward``'s arguments and result, from one batched product per pair."""
     d = v.shape[-1]
-    v, v_index, q_index = pair_index(v, q, q_index, v_index)
+    v, v_index, q_index = _pair_index(v, q, q_index, v_index)
     n_pairs, k = v_index.shape
     cq = q.new_ones(q.shape[:2])  # Q = diag(cq) q
     if cca.self_attention:
@@ -124,3 +124,15 @@ class PairProducts(torch.autograd.Function):
         d_prod[:, n:] = 0 if d_rest is None else d_rest
         rhs_c, v0_c = rhs.to(s.dtype), v0.to(s.dtype)
         return torch.bmm(d_prod, v0_c).to(rhs.dtype), torch.bmm(d_prod.transpose(1, 2), rhs_c).to(v0.dtype), None
+
+
+def _pair_index(v: torch.Tensor, q: torch.Tensor, q_index: torch.Tensor | None,
+                v_index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The CCA's inputs as (table of elements (R, D), v_index (P, K), q_index (P,)): v (P, K, D)
+    without an index becomes its own table; no q_index means one sentence per pair."""
+    if v_index is None:
+        v_index = torch.arange(v.shape[0] * v.shape[1], device=v.device).view(v.shape[:2])
+        v = v.reshape(-1, v.shape[-1])
+    if q_index is None:
+        q_index = torch.arange(q.shape[0], device=q.device)
+    return v, v_index, q_index

@@ -34,7 +34,7 @@ from vlanet.checkpoint import (
     save_model,
     save_train_state,
 )
-from vlanet.config import OWN_SECTION, Config, dump_config
+from vlanet.config import OWN_SECTION, RUNTIME_FIELDS, Config, dump_config
 from vlanet.config_checks import VAL_CONTRAST
 from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
@@ -208,7 +208,7 @@ def _resume(s: _Session) -> None:
     for sec in ["model"] + ([cfg.model.name] if cfg.model.name in OWN_SECTION else []):
         for f in dataclasses.fields(getattr(cfg, sec)):
             now, then = getattr(getattr(cfg, sec), f.name), getattr(getattr(trained_cfg, sec), f.name)
-            if now != then:
+            if now != then and f"{sec}.{f.name}" not in RUNTIME_FIELDS:
                 raise InputError(f"{s.run / 'config.yaml'}: field '{sec}.{f.name}' is {now!r} but the run was trained "
                                  f"with {then!r}; a resumed run keeps its model (start a new --run-dir)")
     s.model.load_state_dict(loaded.state_dict())
