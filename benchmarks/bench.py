@@ -22,7 +22,7 @@ sentence) pairs, each encoded on its own, and pooling the 4096-d rows of every w
 projecting (FC per window instead of per row).  It gives the same scores (checked); it is timed
 on a random subset of the step's pairs and scaled to all of them (its cost is linear in pairs).
 
-Like training (``train()``), the run keeps freed memory in the process (vlanet/allocator.py);
+Like training (``train()``), the run keeps freed memory in the process (vlanet/utils/allocator.py);
 VLANET_KEEP_FREED_MEMORY=0 measures glibc's default behaviour.  The video-length points run in
 fresh processes with the default allocator, as one-shot inference (``vlanet run``) does.
 
@@ -47,7 +47,6 @@ import torch
 import torch.nn.functional as F
 from op_timer import MATMUL_OPS, OpTimer  # benchmarks/op_timer.py
 
-from vlanet.allocator import retain_freed_memory
 from vlanet.config import Config, load_config
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
@@ -58,6 +57,7 @@ from vlanet.model import VLANet
 from vlanet.model.proposals import pool_windows
 from vlanet.model.surrogate import select_surrogates, selection_scores
 from vlanet.train.step import batch_loss, sample_pairs
+from vlanet.utils.allocator import retain_freed_memory
 
 REPO = Path(__file__).resolve().parents[1]
 TIME = TimeConvention("fps", 24.0, 16)
@@ -421,7 +421,7 @@ def main() -> int:
     if args.scaling_point:  # one-shot inference, like `vlanet run`: glibc's default allocator
         print(json.dumps(scaling_point(cfg, device, args.scaling_point)))
         return 0
-    kept = retain_freed_memory()  # as train() does (vlanet/allocator.py)
+    kept = retain_freed_memory()  # as train() does (vlanet/utils/allocator.py)
     reps = 3 if args.quick else 7
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     res: dict = {"device": dev_name, "torch": torch.__version__, "bf16": args.bf16, "hidden_dim": cfg.model.hidden_dim,

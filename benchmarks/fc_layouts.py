@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from vlanet.allocator import retain_freed_memory
+from vlanet.utils.allocator import retain_freed_memory
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vlanet.spans import iou_matrix
+from vlanet.utils.spans import iou_matrix
 
 
 @dataclass

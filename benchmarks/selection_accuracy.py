@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from run_scoring import load_run, main, scored_queries
 
-from vlanet.spans import iou_matrix
+from vlanet.utils.spans import iou_matrix
 
 
 def measure(run: str, split: str = "test") -> dict[str, float]:

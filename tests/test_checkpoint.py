@@ -7,7 +7,7 @@ import torch
 from vlanet.checkpoint import build_model, load_model, save_model
 from vlanet.config import load_config
 from vlanet.data.vocab import WordVectors
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 @pytest.fixture

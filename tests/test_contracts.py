@@ -26,7 +26,7 @@ from vlanet.data.prepare import (
     prepare_charades_cd,
     prepare_didemo,
 )
-from vlanet.errors import MAX_MESSAGE, InputError, one_line
+from vlanet.utils.errors import MAX_MESSAGE, InputError, one_line
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -194,7 +194,7 @@ def test_checkpoint_json(tmp_path_factory, doc):
                                                  '{"test": {"R@1": 1}, "extra_tests": {"ood": {}}}',
                                                  '{"test": {"R@1": 1}, "language_gain": "high"}'])))
 def test_result_json(tmp_path_factory, doc):
-    from vlanet.runs import read_result
+    from vlanet.experiments.runs import read_result
 
     p = tmp_path_factory.mktemp("run") / "result.json"
     p.write_text(doc)

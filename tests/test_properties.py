@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vlanet.data.annotations import read_ground_truth, read_predictions
-from vlanet.errors import InputError
 from vlanet.eval.metrics import didemo_iou, didemo_metrics, recall_metrics
-from vlanet.spans import iou_matrix, nms, proposal_grid, temporal_iou
+from vlanet.utils.errors import InputError
+from vlanet.utils.spans import iou_matrix, nms, proposal_grid, temporal_iou
 
 times = st.floats(0, 200, allow_nan=False, allow_infinity=False)
 

@@ -7,7 +7,7 @@
     # -> {"query", "duration", "pred_relevant_windows": [[start_s, end_s, score], ...]}
 
 An encoded video (its proposals, Eq. 2) is reused across queries.  Nothing here downloads:
-``encode_video`` needs the checkpoint's backbone installed (see vlanet.video).
+``encode_video`` needs the checkpoint's backbone installed (see vlanet.apps.video).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from vlanet.data.annotations import Query
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors, tokenize
-from vlanet.errors import InputError
 from vlanet.model.encoders import VideoEncoding
 from vlanet.predict import PairRanker, check_compatible, prediction_row
+from vlanet.utils.errors import InputError
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Predictor:
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu", revision: str | None = None) -> Predictor:
         """Load a run directory (its best checkpoint), a checkpoint directory, or a Hugging Face
         hub repository ``owner/name`` written by ``vlanet export`` (fetched only when asked, see hub.py)."""
-        from vlanet.hub import resolve
+        from vlanet.apps.hub import resolve
 
         model, cfg, words, meta = load_model(resolve(path, revision), device)
         return cls(model, cfg, words, meta, device)
@@ -102,7 +102,7 @@ class Predictor:
 
     def encode_video(self, path: str | Path, backbone: str | None = None, **extract: Any) -> EncodedVideo:
         """Decode a video file, extract features with the checkpoint's backbone, and encode them."""
-        from vlanet.video import extract_features
+        from vlanet.apps.video import extract_features
 
         name = backbone or self.backbone
         if name is None:

@@ -16,12 +16,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from vlanet import faults
 from vlanet.config import OWN_SECTION, Config, config_from_dict
 from vlanet.data.vocab import WordVectors
-from vlanet.errors import InputError
-from vlanet.io import atomic_path, atomic_write_text
-from vlanet.readers import read_json, require
+from vlanet.utils import faults
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_path, atomic_write_text
+from vlanet.utils.readers import read_json, require
 
 FORMAT = "vlanet-checkpoint-1"
 

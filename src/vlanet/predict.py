@@ -18,8 +18,8 @@ import torch
 from vlanet.config import EvalConfig
 from vlanet.data.annotations import Query
 from vlanet.data.dataset import MomentDataset, batch_loader
-from vlanet.errors import InputError
-from vlanet.spans import nms
+from vlanet.utils.errors import InputError
+from vlanet.utils.spans import nms
 
 
 def prediction_row(q: Query, windows: np.ndarray, scores: np.ndarray, nms_threshold: float | None,
@@ -148,7 +148,7 @@ def predict_dataset(model: torch.nn.Module, ds: MomentDataset, cfg: EvalConfig,
     """Every query's prediction row.  ``negatives``: also score one mismatched pair per query
     (the query with another video's) for ``neg_score``, Fig. 4's negative curve; that doubles
     the scoring, so only validation during training asks for it (``neg_score`` is nan without)."""
-    from vlanet.progress import bar
+    from vlanet.utils.progress import bar
 
     model.eval()
     rows: dict[Any, dict[str, Any]] = {}

@@ -12,7 +12,7 @@ import pytest
 from test_bad_input import World, _prep_charades
 
 from vlanet.cli import main
-from vlanet.io import locked_dir
+from vlanet.utils.io import locked_dir
 
 TINY = ["data.synthetic_train_videos=30", "data.synthetic_test_videos=8", "data.synthetic_dim=16",
         "model.hidden_dim=16", "train.batch_size=16", "train.epochs=1", "eval.batch_size=16"]

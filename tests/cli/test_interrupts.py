@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from vlanet import interrupts
-from vlanet.io import atomic_write_text
+from vlanet.utils import interrupts
+from vlanet.utils.io import atomic_write_text
 
 
 def test_a_swallowed_interrupt_still_stops_the_rename(tmp_path):
@@ -53,7 +53,7 @@ def test_ctrl_c_during_simulate_keeps_the_prior_output(tmp_path):
 
 
 def test_progress_lines_when_stderr_is_not_a_terminal(capsys):
-    from vlanet.progress import _lines
+    from vlanet.utils.progress import _lines
 
     assert list(_lines(range(5), 5, "work", every=0.0)) == list(range(5))
     lines = capsys.readouterr().err.splitlines()

@@ -73,8 +73,8 @@ def test_a_cnm_run_is_not_stale_for_a_vlanet_field(tmp_path):
     """model.* fields (but the name) are VLANet's and TGA's; a cached CNM run stays valid when
     they change, and goes stale when a cnm.* field does."""
     from vlanet.config import load_config
-    from vlanet.errors import InputError
-    from vlanet.runs import check_same_config
+    from vlanet.experiments.runs import check_same_config
+    from vlanet.utils.errors import InputError
 
     run = tmp_path / "run"
     r = vlanet("train", "--run-dir", run, "--quiet", "model.name=cnm", *SMALL["cnm"], *TINY[:3], "train.epochs=1")

@@ -13,9 +13,9 @@ from vlanet.data.inspect import inspect_store
 from vlanet.data.simulate import SimulationSpec, simulate
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import PAD, load_word_vectors
-from vlanet.errors import InputError
 from vlanet.eval.evaluate import window_to_chunks
 from vlanet.predict import complete_order
+from vlanet.utils.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -161,7 +161,7 @@ def test_shipped_configs_load():
 
 
 def test_package_word_vectors_name_is_not_made_a_path():
-    from vlanet.config_paths import resolve_data_paths
+    from vlanet.config.paths import resolve_data_paths
 
     cfg = load_config(REPO / "configs" / "didemo_sim.yaml")
     resolve_data_paths(cfg)

@@ -10,7 +10,7 @@ from vlanet.data.prepare import (
     prepare_didemo,
     read_charades_durations,
 )
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 @pytest.mark.shared_data

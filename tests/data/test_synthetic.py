@@ -42,8 +42,8 @@ def test_written_files_record_the_simulator_and_calibrate_as_in_memory(tmp_path)
     from vlanet.data.loading import load_splits
     from vlanet.data.simulate import SIM_VERSION
     from vlanet.data.synthetic import write_files
-    from vlanet.errors import InputError
     from vlanet.eval.calibrate import calibrate
+    from vlanet.utils.errors import InputError
 
     sizes = ["data.synthetic_train_videos=60", "data.synthetic_test_videos=30", "data.synthetic_dim=32"]
     write_files(SyntheticSpec(n_train_videos=60, n_test_videos=30, dim=32), tmp_path)

@@ -3,10 +3,10 @@
 import pytest
 
 from vlanet.data.annotations import Query
-from vlanet.errors import InputError
 from vlanet.eval.baselines import didemo_baseline
 from vlanet.eval.evaluate import Protocol, evaluate_rows, window_to_chunks
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou, didemo_metrics
+from vlanet.utils.errors import InputError
 
 
 def test_21_candidates_in_official_order():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from vlanet.data.annotations import Query
-from vlanet.errors import InputError
 from vlanet.eval.evaluate import Protocol, evaluate_files, evaluate_rows
 from vlanet.eval.metrics import recall_metrics
+from vlanet.utils.errors import InputError
 
 
 def test_hand_computed_recalls_and_miou():

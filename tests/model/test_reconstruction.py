@@ -6,7 +6,12 @@ import math
 import pytest
 import torch
 
-from vlanet.model.reconstruction import masked_positions, resample_rows, sinusoid, smoothed_nll
+from vlanet.model.reconstruction import (
+    masked_positions,
+    resample_rows,
+    sinusoid,
+    smoothed_nll,
+)
 
 
 def test_resample_rows_averages_each_clips_rows():

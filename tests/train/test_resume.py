@@ -14,7 +14,7 @@ import pytest
 TINY = ["data.synthetic_train_videos=40", "data.synthetic_test_videos=12", "data.synthetic_dim=16",
         "model.hidden_dim=16", "train.batch_size=16", "train.epochs=3", "eval.batch_size=16"]
 
-# Where the process kills itself (see src/vlanet/faults.py): mid-epoch before any checkpoint,
+# Where the process kills itself (see src/vlanet/utils/faults.py): mid-epoch before any checkpoint,
 # mid-epoch later, between the best and last checkpoints, inside a checkpoint directory swap,
 # and right after an epoch finished.
 KILL_POINTS = ["epoch1.batch2", "epoch2.batch3", "epoch1.saved-best", "commit.last", "epoch2.end"]

@@ -12,10 +12,10 @@ import logging
 import os
 import sys
 
-from vlanet import interrupts
 from vlanet.cli import apps, data, experiments, features, predict, train
 from vlanet.cli.common import Parser, fill_help
-from vlanet.errors import InputError, one_line, path_error
+from vlanet.utils import interrupts
+from vlanet.utils.errors import InputError, one_line, path_error
 
 FAMILIES = (train, predict, data, features, apps, experiments)  # each adds its commands' parsers
 

@@ -15,13 +15,13 @@ from vlanet.cli.common import (
     nms_arg,
     port,
 )
-from vlanet.errors import InputError
-from vlanet.io import check_outputs
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import check_outputs
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from vlanet.api import Predictor
-    from vlanet.readers import read_text, require_file
+    from vlanet.utils.readers import read_text, require_file
 
     require_file(args.video, "video file")
     queries = list(args.query or [])
@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     video = p.encode_video(args.video, weights=args.weights, progress=not args.quiet)  # the checkpoint's fps
     results = [p.predict(q, video, topk=args.topk, return_attention=bool(args.plot)) for q in queries]
     if args.plot:
-        from vlanet.viz import plot_prediction
+        from vlanet.apps.viz import plot_prediction
 
         plot_prediction(results, args.plot, title=Path(args.video).name)
     for r in results:
@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vlanet.demo import launch
+    from vlanet.apps.demo import launch
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"vlanet: warning: serving on {args.host}: anyone who can reach this address can use the demo", file=sys.stderr)
@@ -69,7 +69,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_visualize(args: argparse.Namespace) -> int:
-    from vlanet import viz
+    from vlanet.apps import viz
 
     check_outputs({"--out": args.out}, {"RUN_DIR/metrics.jsonl": Path(args.run_dir) / "metrics.jsonl",
                                         "RUN_DIR/config.yaml": Path(args.run_dir) / "config.yaml"})
@@ -89,10 +89,10 @@ def cmd_visualize(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from vlanet.apps.report import render
     from vlanet.data.annotations import read_ground_truth, read_predictions
     from vlanet.eval.evaluate import Protocol, evaluate_rows
-    from vlanet.io import atomic_write_text
-    from vlanet.report import render
+    from vlanet.utils.io import atomic_write_text
 
     check_outputs({"--out": args.out}, {"PREDICTIONS": args.predictions, "--gt": args.gt})
 

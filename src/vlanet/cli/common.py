@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import one_line
+from vlanet.utils.errors import one_line
 
 # vlanet.eval.calibrate's controls (kept here: importing it loads numpy)
 BASELINE_KINDS = ("random", "prior", "oracle", "saliency", "probe", "oracle-bow", "oracle-sentence")
@@ -99,7 +99,7 @@ def nms_arg(v: str) -> float | str | None:
 
 def data_inputs(cfg) -> dict[str, str]:
     """The data files a config reads, named as options, for ``check_outputs``."""
-    from vlanet.config_paths import data_paths
+    from vlanet.config.paths import data_paths
 
     return {f"data.{k}": v for k, v in data_paths(cfg).items()}
 

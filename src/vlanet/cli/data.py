@@ -15,8 +15,8 @@ from vlanet.cli.common import (
     config_and_overrides,
     number,
 )
-from vlanet.errors import InputError
-from vlanet.io import check_outputs
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import check_outputs
 
 
 def cmd_data_synthetic(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from vlanet.cli.common import POSITIVE_INT
-from vlanet.tables import TABLES
+from vlanet.experiments.tables import TABLES
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vlanet.hub import export
+    from vlanet.apps.hub import export
 
     info = export(args.run, args.out)
     print(f"wrote {info['out']}: {', '.join(info['files'])}"

@@ -13,7 +13,7 @@ from vlanet.cli.common import (
     POSITIVE_INT,
     Parser,
 )
-from vlanet.io import check_outputs
+from vlanet.utils.io import check_outputs
 
 
 def cmd_features_inspect(args: argparse.Namespace) -> int:
@@ -34,8 +34,8 @@ def cmd_features_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_features_extract(args: argparse.Namespace) -> int:
-    from vlanet.extract import extract_to_hdf5, list_videos
-    from vlanet.readers import require_file
+    from vlanet.apps.extract import extract_to_hdf5, list_videos
+    from vlanet.utils.readers import require_file
 
     list_videos(args.inputs)  # missing videos are named before the output checks
     if args.weights:

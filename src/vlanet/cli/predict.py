@@ -11,8 +11,8 @@ from vlanet.cli.common import (
     data_inputs,
     nms_arg,
 )
-from vlanet.errors import InputError
-from vlanet.io import check_outputs
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import check_outputs
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -22,8 +22,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from vlanet.config import apply_override, validate
     from vlanet.data.annotations import write_ground_truth, write_jsonl
     from vlanet.data.loading import load_splits
-    from vlanet.device import resolve_device
     from vlanet.predict import check_compatible, predict_dataset
+    from vlanet.utils.device import resolve_device
 
     model, cfg, words, meta = load_model(args.checkpoint)
     check_outputs({"--out": args.out, "--gt-out": args.gt_out}, data_inputs(cfg))

@@ -18,7 +18,7 @@ from vlanet.cli.common import (
     metrics_table,
 )
 from vlanet.config import MODEL_LABELS
-from vlanet.errors import InputError, RunLocked
+from vlanet.utils.errors import InputError, RunLocked
 
 
 def cmd_config_list(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vlanet.config import load_config
-    from vlanet.config_paths import resolve_data_paths
+    from vlanet.config.paths import resolve_data_paths
     from vlanet.eval.controls import gain_key
     from vlanet.eval.evaluate import model_protocol
     from vlanet.train.loop import train

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
-from vlanet.io import atomic_write_text
-from vlanet.readers import parse_json, read_text
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_write_text
+from vlanet.utils.readers import parse_json, read_text
 
 
 @dataclass

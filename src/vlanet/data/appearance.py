@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlanet.data.vocab import WordVectors, tokenize
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 # Words that name no action or object: the subject, articles, pronouns, particles.  The first two
 # tokens outside this list are the event's (verb, object) pair for binding and swaps.

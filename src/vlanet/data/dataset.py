@@ -16,8 +16,8 @@ from vlanet.data.annotations import Query
 from vlanet.data.features import FeatureStore, ResidentStore
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors
-from vlanet.errors import InputError
-from vlanet.spans import proposal_grid
+from vlanet.utils.errors import InputError
+from vlanet.utils.spans import proposal_grid
 
 
 @dataclass

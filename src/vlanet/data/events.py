@@ -12,7 +12,7 @@ import numpy as np
 from vlanet.data.annotations import Query
 from vlanet.data.appearance import Appearance, _content_index, _stable_seed, _unit
 from vlanet.data.vocab import tokenize
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 class FeatureStore:
@@ -248,7 +248,7 @@ class ResidentStore(FeatureStore):
     def __init__(self, store: FeatureStore, vids: Iterable[str], device: str | Any = "cpu", progress: bool = True):
         import torch
 
-        from vlanet.progress import bar
+        from vlanet.utils.progress import bar
 
         vids = list(dict.fromkeys(vids))
         if not vids:

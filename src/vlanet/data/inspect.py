@@ -15,7 +15,7 @@ from vlanet.data.features import (
     check_numeric,
     open_store,
 )
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 def _shape_of(store: FeatureStore, vid: str) -> tuple[tuple[int, ...], str]:

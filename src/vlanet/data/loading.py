@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from vlanet.config import Config
-from vlanet.config_paths import test_splits
+from vlanet.config.paths import test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
 from vlanet.data.features import FeatureStore, ResidentStore, open_store
@@ -17,7 +17,7 @@ from vlanet.data.simulate import check_version
 from vlanet.data.synthetic import SyntheticSpec, generate
 from vlanet.data.timing import TimeConvention, convention_from
 from vlanet.data.vocab import WordVectors, load_word_vectors, tokenize
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 @dataclass

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vlanet.data.annotations import Query
-from vlanet.errors import InputError
-from vlanet.readers import read_json, read_text, require
+from vlanet.utils.errors import InputError
+from vlanet.utils.readers import read_json, read_text, require
 
 
 @dataclass

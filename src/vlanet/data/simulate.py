@@ -56,9 +56,9 @@ from vlanet.data.appearance import Appearance, SimulationSpec, _stable_seed, _un
 from vlanet.data.events import Event, Pools, group_videos, plan_video
 from vlanet.data.timing import TimeConvention
 from vlanet.data.vocab import WordVectors
-from vlanet.errors import InputError
-from vlanet.io import atomic_path
-from vlanet.progress import bar
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_path
+from vlanet.utils.progress import bar
 
 SIM_VERSION = 2
 

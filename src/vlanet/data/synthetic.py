@@ -186,7 +186,7 @@ def write_files(spec: SyntheticSpec, out: str | Path) -> dict[str, int]:
 
     from vlanet.data.annotations import write_ground_truth
     from vlanet.data.vocab import save_word_vectors
-    from vlanet.io import atomic_path, atomic_write_text
+    from vlanet.utils.io import atomic_path, atomic_write_text
 
     syn = generate(spec)
     out = Path(out)

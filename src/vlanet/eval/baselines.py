@@ -23,7 +23,7 @@ from vlanet.data.annotations import Query
 from vlanet.data.prepare import didemo_window
 from vlanet.eval.metrics import DIDEMO_MOMENTS, didemo_iou
 from vlanet.predict import prediction_row
-from vlanet.spans import iou_matrix
+from vlanet.utils.spans import iou_matrix
 
 
 def position_prior(train: list[Query], protocol: str, seed: int = 0) -> Callable[[np.ndarray, float], np.ndarray]:

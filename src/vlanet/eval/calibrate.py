@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from vlanet.config import Config
-from vlanet.config_paths import split_name, test_splits
+from vlanet.config.paths import split_name, test_splits
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import ProposalSpec
 from vlanet.data.features import FeatureStore, open_store
 from vlanet.data.loading import video_subset
 from vlanet.data.timing import TimeConvention, convention_from
-from vlanet.errors import InputError
 from vlanet.eval import probes
 from vlanet.eval.baselines import didemo_baseline, grid_baseline, position_prior
 from vlanet.eval.evaluate import evaluate_rows, model_protocol
+from vlanet.utils.errors import InputError
 
 GRID_KINDS = ("random", "prior", "oracle")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from vlanet.data.annotations import Query, read_ground_truth, read_predictions
-from vlanet.errors import InputError
 from vlanet.eval.metrics import didemo_metrics, map_metrics, recall_metrics
+from vlanet.utils.errors import InputError
 
 PROTOCOLS = ("charades", "didemo", "anet")
 

@@ -1,6 +1,6 @@
 """Pure metrics: R@n,IoU=m and mIoU (Charades-STA / ActivityNet protocol, TALL's definition).
 
-* IoU in seconds, no "+1"; zero-length or reversed segments have IoU 0 (vlanet.spans).
+* IoU in seconds, no "+1"; zero-length or reversed segments have IoU 0 (vlanet.utils.spans).
 * A query is a hit at (n, m) when one of its top-n windows has IoU >= m (``hit_rule='>='``,
   TALL/TGA) or > m (``'>'``, 2D-TAN) with any of its ground-truth windows.
 * Fewer than n predictions: whatever exists is used; an empty list is a miss.
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vlanet.spans import iou_matrix, nms
+from vlanet.utils.spans import iou_matrix, nms
 
 
 def metric_key(n: int, m: float) -> str:

@@ -36,7 +36,7 @@ from vlanet.data.features import FeatureStore
 from vlanet.data.timing import TimeConvention
 from vlanet.model.proposals import pool_windows
 from vlanet.predict import prediction_row
-from vlanet.spans import iou_matrix
+from vlanet.utils.spans import iou_matrix
 
 BLIND_KINDS = ("saliency", "probe")
 ORACLE_KINDS = ("oracle-bow", "oracle-sentence")

@@ -4,7 +4,7 @@
 
 Glossary: T feature rows of size F, K segment groups (shared start), L window scales, D hidden.
 ``windows`` (B, K, L, 2) are window edges in *row coordinates* (seconds / seconds-per-row,
-computed by vlanet.spans.proposal_grid and vlanet.data.dataset), so windows may start or end
+computed by vlanet.utils.spans.proposal_grid and vlanet.data.dataset), so windows may start or end
 inside a row.
 
 Fractional edges: the video is treated as piecewise constant, row t covering [t, t+1).  A

@@ -23,8 +23,6 @@ from typing import Any
 
 import torch
 
-from vlanet import faults
-from vlanet.allocator import retain_freed_memory
 from vlanet.checkpoint import (
     build_model,
     commit_dir,
@@ -35,21 +33,23 @@ from vlanet.checkpoint import (
     save_train_state,
 )
 from vlanet.config import OWN_SECTION, RUNTIME_FIELDS, Config, dump_config
-from vlanet.config_checks import VAL_CONTRAST
+from vlanet.config.checks import VAL_CONTRAST
 from vlanet.data.dataset import MomentDataset, batch_loader
 from vlanet.data.loading import Splits, load_splits
-from vlanet.device import resolve_device
-from vlanet.errors import InputError
 from vlanet.eval.baselines import random_predictions
 from vlanet.eval.calibrate import blind_rows
 from vlanet.eval.controls import language_gain, shuffled_dataset, shuffled_video_dataset
 from vlanet.eval.evaluate import Protocol, evaluate_rows, model_protocol
-from vlanet.io import atomic_write_text, locked_dir
 from vlanet.predict import predict_dataset
-from vlanet.progress import bar
 from vlanet.train import distributed
 from vlanet.train.batches import epoch_steps, group_generator
 from vlanet.train.step import LossStep
+from vlanet.utils import faults
+from vlanet.utils.allocator import retain_freed_memory
+from vlanet.utils.device import resolve_device
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_write_text, locked_dir
+from vlanet.utils.progress import bar
 
 log = logging.getLogger("vlanet.train")
 

@@ -142,7 +142,7 @@ def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
     """Tables that decide defaults (``selection``) show each model's validation metric at the
     epoch it chose (the first best), read from metrics.jsonl; never a test number."""
     from vlanet.experiments import Result, markdown_table
-    from vlanet.runs import chosen_val
+    from vlanet.experiments.runs import chosen_val
 
     run = tmp_path / "run"
     run.mkdir()
@@ -160,8 +160,8 @@ def test_a_cached_run_is_compared_on_every_field_it_reads(tmp_path):
     """A cached run matches only with the same value of every field its model reads; a
     config.yaml without some field (an older vlanet wrote it) is refused by name, not guessed."""
     from vlanet.config import dump_config, load_config
-    from vlanet.errors import InputError
-    from vlanet.runs import check_same_config
+    from vlanet.experiments.runs import check_same_config
+    from vlanet.utils.errors import InputError
 
     run = tmp_path / "run"
     run.mkdir()
@@ -184,8 +184,8 @@ def test_a_cached_tga_run_is_not_stale_for_a_field_tga_does_not_read(tmp_path):
     import yaml
 
     from vlanet.config import load_config
-    from vlanet.errors import InputError
-    from vlanet.runs import check_same_config
+    from vlanet.experiments.runs import check_same_config
+    from vlanet.utils.errors import InputError
 
     for name in ("tga", "vlanet"):
         run = tmp_path / name

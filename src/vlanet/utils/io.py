@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from vlanet import interrupts
+from vlanet.utils import interrupts
 
 
 @contextmanager
@@ -45,7 +45,7 @@ def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str |
     """Refuse, before any work, an output path that is one of the inputs or another output
     (same file after resolving links and '..'), or an existing directory where a file goes.
     ``outputs`` and ``inputs``: option name -> path (or list of paths; None = not given)."""
-    from vlanet.errors import InputError
+    from vlanet.utils.errors import InputError
 
     def flat(d: dict) -> list[tuple[str, Path]]:
         out = []
@@ -67,7 +67,7 @@ def check_outputs(outputs: dict[str, str | Path | None], inputs: dict[str, str |
 
 def check_output_dir(path: str | Path, name: str) -> None:
     """Refuse, before any work, a folder output that is an existing file or sits under one."""
-    from vlanet.errors import InputError
+    from vlanet.utils.errors import InputError
 
     p = Path(path).expanduser().resolve()
     if p.exists() and not p.is_dir():
@@ -77,7 +77,7 @@ def check_output_dir(path: str | Path, name: str) -> None:
 
 def require_folder_parent(path: Path, name: str) -> None:
     """The nearest existing ancestor of an output path must be a directory, not a file."""
-    from vlanet.errors import InputError
+    from vlanet.utils.errors import InputError
 
     for parent in path.parents:
         if parent.exists():
@@ -93,7 +93,7 @@ def locked_dir(path: str | Path, what: str = "run directory") -> Iterator[Path]:
     ``--resume`` is never blocked by a stale lock file."""
     import fcntl
 
-    from vlanet.errors import InputError, RunLocked
+    from vlanet.utils.errors import InputError, RunLocked
 
     d = Path(path)
     if d.exists() and not d.is_dir():

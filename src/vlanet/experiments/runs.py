@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 # Fields a model does not read: a cached run of that model may differ in them (TGA ranks by its
 # own attention, so a changed VLANet ranking does not make its runs stale)
@@ -21,7 +21,7 @@ def check_same_config(run: Path, want) -> None:
     import yaml
 
     from vlanet.config import RUNTIME_FIELDS, load_config
-    from vlanet.readers import read_text
+    from vlanet.utils.readers import read_text
 
     if not (run / "config.yaml").is_file():
         raise InputError(f"{run}: holds a run without its config.yaml; remove it or choose another --out")
@@ -73,7 +73,7 @@ def chosen_val(run: Path) -> float | None:
 
 def read_result(path: Path) -> dict[str, Any]:
     """A run's result.json, checked: test metrics (and each extra split's) are objects of numbers."""
-    from vlanet.readers import read_json, require
+    from vlanet.utils.readers import read_json, require
 
     res = require(read_json(path), str(path), test=dict)
     parts = {"test": res}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vlanet.errors import InputError
-from vlanet.io import atomic_path
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_path
 
 
 def _pyplot():
@@ -28,7 +28,7 @@ def _pyplot():
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
     """A run's metrics.jsonl, one object per epoch with its epoch, loss and mean pair scores."""
-    from vlanet.readers import parse_json, read_text, require
+    from vlanet.utils.readers import parse_json, read_text, require
 
     p = Path(run_dir) / "metrics.jsonl"
     if not p.exists():
@@ -95,7 +95,7 @@ def plot_attention(result: dict, out: str | Path) -> None:
 
     att = result["attention"]
     if att.get("map") is None:
-        from vlanet.errors import InputError
+        from vlanet.utils.errors import InputError
 
         raise InputError("this model has no word x video-element attention map (Fig. 5 is drawn for VLANet and "
                          "TGA); draw the prediction figure instead")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
               bool: "true or false"}

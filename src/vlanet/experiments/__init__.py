@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from vlanet.errors import InputError
-from vlanet.runs import check_same_config, chosen_val, read_result
-from vlanet.tables import CHARADES_KEYS, DIDEMO_KEYS, TABLES, Row
+from vlanet.experiments.runs import check_same_config, chosen_val, read_result
+from vlanet.experiments.tables import CHARADES_KEYS, DIDEMO_KEYS, TABLES, Row
+from vlanet.utils.errors import InputError
 
 
 def _fmt(v: float | None) -> str:
@@ -76,8 +76,8 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     ``rows``: train only these model rows (by slug), e.g. one row per machine into one ``out``;
     the controls are always computed."""
     from vlanet.config import dump_config, load_config
-    from vlanet.config_paths import split_name, test_splits
-    from vlanet.io import atomic_write_text, check_output_dir
+    from vlanet.config.paths import split_name, test_splits
+    from vlanet.utils.io import atomic_write_text, check_output_dir
 
     spec = _table_spec(name, seeds, rows)
     out = Path(out)
@@ -217,7 +217,7 @@ def _train_run(row: Row, data_config: str | None, overrides: list[str], run: Pat
 def _wanted_config(data_config: str | None, overrides: list[str], run: Path):
     """The resolved config a run should have; a cached or interrupted run there must match it."""
     from vlanet.config import load_config
-    from vlanet.config_paths import resolve_data_paths
+    from vlanet.config.paths import resolve_data_paths
 
     want = load_config(data_config, overrides)
     resolve_data_paths(want)

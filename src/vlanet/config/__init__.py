@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from vlanet.config_checks import validate
-from vlanet.errors import InputError
+from vlanet.config.checks import validate
+from vlanet.utils.errors import InputError
 
 
 @dataclass
@@ -303,19 +303,19 @@ def config_from_dict(d: dict[str, Any], source: str = "config") -> Config:
 
 def shipped_configs() -> dict[str, Path]:
     """The configs that ship inside the package, by name (``charades_sta_c3d`` ...)."""
-    d = Path(__file__).resolve().parent / "configs"
+    d = Path(__file__).resolve().parents[1] / "configs"
     return {p.stem: p for p in sorted(d.glob("*.yaml"))}
 
 
 def shipped_presets() -> dict[str, Path]:
     """Named bundles of overrides (``preset=paper``), shipped as YAML in configs/presets/."""
-    d = Path(__file__).resolve().parent / "configs" / "presets"
+    d = Path(__file__).resolve().parents[1] / "configs" / "presets"
     return {p.stem: p for p in sorted(d.glob("*.yaml"))}
 
 
 def apply_preset(cfg: Config, name: str, source: str) -> None:
     """Apply a shipped preset's fields in place, as if each were an override at this point."""
-    from vlanet.readers import read_text
+    from vlanet.utils.readers import read_text
 
     presets = shipped_presets()
     if name not in presets:
@@ -347,7 +347,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     ``section.key=value`` overrides."""
     raw: dict[str, Any] = {}
     if path is not None:
-        from vlanet.readers import read_text
+        from vlanet.utils.readers import read_text
 
         p = config_path(path)
         text = read_text(p, "config file")

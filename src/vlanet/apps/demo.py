@@ -15,12 +15,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 def _frames_at(path: str, times: list[float], fps: float = 2.0) -> list:
     """One frame per requested time (the first sample at or after it), in one decoding pass."""
-    from vlanet.video import sample_frames
+    from vlanet.apps.video import sample_frames
 
     found: list = [None] * len(times)
     for ts, frame in sample_frames(path, fps):
@@ -32,6 +32,25 @@ def _frames_at(path: str, times: list[float], fps: float = 2.0) -> list:
     return found
 
 
+def _render(result: dict, video: Path):
+    """The demo's four outputs for one prediction: seek buttons, the timeline figure (Fig. 6),
+    frames at the top three moments, and the prediction row as JSON."""
+    from vlanet.apps.viz import plot_prediction
+
+    fig = Path(tempfile.mkdtemp(prefix="vlanet-demo-")) / "timeline.png"
+    plot_prediction([result], fig, title=video.name)
+    wins = result["pred_relevant_windows"]
+    buttons = "".join(
+        f'<button class="vl-seek" data-t="{s:.2f}" onclick="(function(b){{var v=document.querySelector(\'#vl-video video\');'
+        f'if(v){{v.currentTime=parseFloat(b.dataset.t);v.play();}}}})(this)">#{i + 1} {s:.1f}-{e:.1f} s '
+        f"(score {sc:.3f})</button>" for i, (s, e, sc) in enumerate(wins))
+    moments = f'<div id="vl-moments">{buttons}</div><p>{html.escape(result["query"])}</p>'
+    mids = [(s + e) / 2 for s, e, _ in wins[:3]]
+    frames = [(f, f"#{i + 1} at {t:.1f} s") for i, (f, t) in enumerate(zip(_frames_at(str(video), mids), mids))]
+    result.pop("attention", None)
+    return moments, str(fig), [f for f in frames if f[0] is not None], json.dumps(result)
+
+
 def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb: float = 200.0,
               max_minutes: float = 90.0, topk: int = 5, device: str = "cpu"):
     try:
@@ -39,8 +58,7 @@ def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb:
     except ImportError:
         raise InputError("the demo needs the optional extra: pip install 'vlanet[demo]'") from None
     from vlanet.api import Predictor
-    from vlanet.video import video_duration
-    from vlanet.viz import plot_prediction
+    from vlanet.apps.video import video_duration
 
     predictor = Predictor.from_pretrained(checkpoint, device)
     cache: dict[str, Any] = {}
@@ -63,18 +81,7 @@ def build_app(checkpoint: str, examples: list[str] | None = None, max_upload_mb:
             result = predictor.predict(query.strip(), cache[video_path], topk=topk, return_attention=True)
         except InputError as e:
             raise gr.Error(str(e)) from None
-        fig = Path(tempfile.mkdtemp(prefix="vlanet-demo-")) / "timeline.png"
-        plot_prediction([result], fig, title=p.name)
-        wins = result["pred_relevant_windows"]
-        buttons = "".join(
-            f'<button class="vl-seek" data-t="{s:.2f}" onclick="(function(b){{var v=document.querySelector(\'#vl-video video\');'
-            f'if(v){{v.currentTime=parseFloat(b.dataset.t);v.play();}}}})(this)">#{i + 1} {s:.1f}-{e:.1f} s '
-            f"(score {sc:.3f})</button>" for i, (s, e, sc) in enumerate(wins))
-        moments = f'<div id="vl-moments">{buttons}</div><p>{html.escape(result["query"])}</p>'
-        mids = [(s + e) / 2 for s, e, _ in wins[:3]]
-        frames = [(f, f"#{i + 1} at {t:.1f} s") for i, (f, t) in enumerate(zip(_frames_at(str(p), mids), mids))]
-        result.pop("attention", None)
-        return moments, str(fig), [f for f in frames if f[0] is not None], json.dumps(result)
+        return _render(result, p)
 
     with gr.Blocks(title="vlanet demo") as app:
         gr.Markdown("## VLANet: find the moment a sentence describes\nTrained weakly (video + sentence pairs only). "

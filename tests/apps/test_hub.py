@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 TINY = ["data.synthetic_train_videos=30", "data.synthetic_test_videos=8", "data.synthetic_dim=16",
         "model.hidden_dim=16", "train.batch_size=16", "train.epochs=1", "eval.batch_size=16"]

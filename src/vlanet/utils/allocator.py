@@ -34,6 +34,6 @@ def retain_freed_memory(threshold: int = 1 << 30) -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # Trim threshold -1: the heap's top is never given back.  Measured over 7 cycles of 64 + 12
     # + 40 MB tensors: 29k page faults per cycle with glibc's defaults, 14k with a 1-GiB trim
-    # threshold, 6.6k with trimming off, and 0 once the heap has settled (tests/test_allocator.py).
+    # threshold, 6.6k with trimming off, and 0 once the heap has settled (tests/utils/test_allocator.py).
     _applied = bool(mallopt(_M_MMAP_THRESHOLD, threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, -1))
     return _applied

@@ -8,8 +8,8 @@ import dataclasses
 import math
 from typing import Any
 
-from vlanet.config_paths import test_splits
-from vlanet.errors import InputError
+from vlanet.config.paths import test_splits
+from vlanet.utils.errors import InputError
 
 # train.select_metric that picks the epoch without timestamps: mean c(V, Q+) - c(V, Q-) over the
 # validation pairs, each query against one of another video (predict.predict_dataset's negatives)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 def resolve_device(name: str) -> torch.device:

@@ -18,8 +18,8 @@ from typing import Any
 
 from vlanet.checkpoint import resolve_checkpoint
 from vlanet.config import MODEL_LABELS
-from vlanet.errors import InputError
-from vlanet.io import atomic_write_text
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_write_text
 
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 FILES = ("model.json", "model.safetensors")
@@ -75,7 +75,7 @@ def export(run: str | Path, out: str | Path) -> dict[str, Any]:
 def _result_of(run: Path) -> dict[str, Any] | None:
     if not (run / "result.json").is_file():
         return None
-    from vlanet.runs import read_result
+    from vlanet.experiments.runs import read_result
 
     return read_result(run / "result.json")
 

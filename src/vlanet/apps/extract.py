@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from vlanet.errors import InputError
-from vlanet.io import atomic_path, atomic_write, atomic_write_text
+from vlanet.utils.errors import InputError
+from vlanet.utils.io import atomic_path, atomic_write, atomic_write_text
 
 
 def list_videos(inputs: list[str]) -> dict[str, Path]:
-    from vlanet.video import VIDEO_SUFFIXES
+    from vlanet.apps.video import VIDEO_SUFFIXES
 
     found: dict[str, Path] = {}
     for item in inputs:
@@ -86,7 +86,7 @@ def _extract(videos, out, parts, settings, backbone, fps, frames_per_row, batch_
              rank, world) -> dict[str, Any]:
     import torch
 
-    from vlanet.video import Backbone, extract_features
+    from vlanet.apps.video import Backbone, extract_features
 
     done_in_out = _existing(out, settings)
     net = None

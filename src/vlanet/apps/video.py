@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg"}
 BACKBONES = {"efficientnet-lite0": 1280, "vgg16-fc7": 4096, "r3d-18": 512}
@@ -184,7 +184,7 @@ def extract_features(path: str | Path, backbone: str | Backbone, fps: float = 2.
                      progress: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """Feature rows (T, dim) of one video and {"duration", "time", "backbone", "frames"}."""
     from vlanet.data.timing import TimeConvention
-    from vlanet.progress import bar
+    from vlanet.utils.progress import bar
 
     if fps <= 0 or frames_per_row < 1 or batch_size < 1:
         raise InputError("features extract: fps must be > 0, frames_per_row and batch_size >= 1")

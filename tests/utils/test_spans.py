@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vlanet.spans import iou_matrix, nms, proposal_grid, temporal_iou
+from vlanet.utils.spans import iou_matrix, nms, proposal_grid, temporal_iou
 
 
 @pytest.mark.parametrize("a,b,want", [

@@ -51,7 +51,7 @@ def _find_video(videos: Path | None, vid: str) -> Path | None:
 
 def render(preds: dict[Any, dict[str, Any]], gts: list[Query], metrics: dict[str, float], settings: str,
            out: Path, videos: Path | None = None, limit: int = 0) -> str:
-    from vlanet.spans import temporal_iou
+    from vlanet.utils.spans import temporal_iou
 
     rows = []
     for n, q in enumerate(gts):

@@ -1,7 +1,7 @@
 import pytest
 
 from vlanet.config import Config, config_from_dict, load_config
-from vlanet.errors import InputError
+from vlanet.utils.errors import InputError
 
 
 def test_defaults_validate_and_roundtrip():

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from vlanet import interrupts
+from vlanet.utils import interrupts
 
 T = TypeVar("T")
 LINE_SECONDS = 30.0

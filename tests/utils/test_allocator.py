@@ -1,4 +1,4 @@
-"""vlanet/allocator.py: freed blocks are reused instead of faulted in again (glibc only)."""
+"""vlanet/utils/allocator.py: freed blocks are reused instead of faulted in again (glibc only)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 CYCLES = """
 import resource, torch
-from vlanet.allocator import retain_freed_memory
+from vlanet.utils.allocator import retain_freed_memory
 applied = retain_freed_memory()
 for _ in range(12):  # 64 MB blocks; aligned allocations settle into the heap after a few cycles
     torch.empty(16 << 20).fill_(1.0)

@@ -1,0 +1,2 @@
+"""Plumbing every layer uses: file readers, atomic writes, one-line errors, interrupts, progress,
+the device, time spans and the allocator."""
