@@ -39,7 +39,7 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
     rows = table_rows((out / "table1.md").read_text())
     assert r.stdout.strip().splitlines()[0] in (out / "table1.md").read_text()
     for label in ("Random", "Prior (blind)", "Saliency (blind)", "Linear probe (blind)", "Oracle (best proposal)",
-                  "TGA", "VLANet, paper's loss (selection term 0)", "VLANet"):
+                  "TGA", "VLANet, as written (preset=paper)", "VLANet, no selection term", "VLANet"):
         assert label in rows, label
         float(rows[label][1])  # R@1,IoU=0.5 is a number
     for model in ("TGA", "VLANet"):  # the language gain column: true minus shuffled queries
@@ -47,7 +47,9 @@ def test_table1_runs_then_skips_finished_runs_and_resumes_interrupted_ones(tmp_p
         assert float(rows[model][6]) == pytest.approx(res["language_gain"], abs=0.01)
         assert res["language_gain"] == pytest.approx(
             res["test"]["R@1,IoU=0.5"] - res["test_shuffled"]["R@1,IoU=0.5"], abs=0.01)
-    assert rows["Random"][6] == ""  # controls have no language gain
+        # the visual gain column: true minus shuffled videos (Otani et al.'s visual check)
+        assert float(rows[model][7]) == pytest.approx(res["visual_gain"], abs=0.01)
+    assert rows["Random"][6] == rows["Random"][7] == ""  # controls have no language or visual gain
     assert float(rows["Oracle (best proposal)"][1]) >= float(rows["VLANet"][1])
     assert "cached" not in rows["TGA"][-1]
     t = time.perf_counter()
@@ -131,7 +133,7 @@ def test_charades_cd_table_scores_every_test_split_of_one_run(tmp_path):
     assert first.keys() == second.keys() >= {"Random", "Prior (blind)", "Linear probe (blind)", "TGA", "VLANet"}
     assert first == second
     assert sorted(p.name for p in out.iterdir()) == ["charades-cd.md", "tga", "vlanet",
-                                                    "vlanet-paper-s-loss-selection-term-0"]  # one run per model row
+                                                    "vlanet-no-selection-term"]  # one run per model row
     c = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "ood")
     assert c.returncode == 0, c.stderr
     n = vlanet("data", "calibrate", syn / "config.yaml", *small, "--split", "nope")
@@ -215,6 +217,42 @@ def test_methods_table_reads_each_model_against_the_best_blind_row(tmp_path):
     assert float(rows["CNM"][1]) == pytest.approx(res["test"]["R@1,IoU=0.5"], abs=0.01)
     assert float(rows["CNM"][3]) == pytest.approx(res["test"]["mIoU"], abs=0.01)
     assert float(rows["CNM"][4]) == pytest.approx(res["language_gain"], abs=0.01)
-    assert rows["CNM"][5] == "60.39 / 35.43 / 15.45 / -"  # the published numbers beside ours
+    assert float(rows["CNM"][5]) == pytest.approx(res["visual_gain"], abs=0.01)
+    assert rows["CNM"][6] == "60.39 / 35.43 / 15.45 / -"  # the published numbers beside ours
     margin = res["test"]["R@1,IoU=0.5"] - blind[best]
     assert f"{margin:+.2f} over best blind at R@1,IoU=0.5" in rows["CNM"][-1]
+
+
+def test_the_ladder_climbs_from_the_paper_as_written_to_the_default(tmp_path):
+    """`vlanet experiment ladder`: the first row is preset=paper, each row adds the fields its
+    step names and nothing else, and the last row is the default; the table shows the controls,
+    the validation metric and both gains."""
+    import dataclasses
+
+    from vlanet.config import load_config
+    from vlanet.experiments.tables import LADDER_STEPS, TABLES
+
+    def flat(cfg):
+        return {f"{s}.{k}": v for s, sec in dataclasses.asdict(cfg).items() if isinstance(sec, dict) for k, v in sec.items()}
+
+    rows = [r for r in TABLES["ladder"]["rows"] if r.kind == "train"]
+    assert len(rows) == len(LADDER_STEPS) and rows[0].overrides == ["preset=paper"]
+    first = load_config(None, rows[0].overrides)
+    assert (first.model.vla_reduce, first.model.attention_scale, first.model.vcomp_pool) == ("sum", "none", "sum")
+    assert (first.train.negative_vcomp, first.train.selection_weight) == ("reused", 0.0)
+    for prev, row, (_, step) in zip(rows, rows[1:], LADDER_STEPS[1:]):
+        a, b = flat(load_config(None, prev.overrides)), flat(load_config(None, row.overrides))
+        assert sorted(k for k in a if a[k] != b[k]) == sorted(s.split("=")[0] for s in step), row.label
+    assert flat(load_config(None, rows[-1].overrides)) == flat(load_config(None, []))
+    out = tmp_path / "ladder"
+    ends = f"{rows[0].slug},{rows[-1].slug}"
+    r = vlanet("experiment", "ladder", "--out", out, "--quiet", "--rows", ends, *TINY)
+    assert r.returncode == 0, r.stderr
+    table = table_rows((out / "ladder.md").read_text())
+    assert {"Random", "Prior (blind)", "VLANet, as written (preset=paper)", "+ selection term 0.5 (= the default)"} <= set(table)
+    res = json.loads((out / rows[0].slug / "seed0" / "result.json").read_text())
+    cells = table["VLANet, as written (preset=paper)"]  # val, R@1 at 0.5 and 0.7, the gains, the paper's
+    assert float(cells[1]) == pytest.approx(res["test"]["R@1,IoU=0.5"], abs=0.01)
+    assert float(cells[3]) == pytest.approx(res["language_gain"], abs=0.01)
+    assert float(cells[4]) == pytest.approx(res["visual_gain"], abs=0.01)
+    assert cells[5] == "31.83 / 14.17"

@@ -1,6 +1,7 @@
 """The paper's tables, each from one command: ``vlanet experiment {table1,table2,table3}``,
-``charades-cd`` (iid and ood test splits of one training run) and ``methods`` (TGA, VLANet, CNM
-and CPL side by side, with the best blind row).
+``charades-cd`` (iid and ood test splits of one training run), ``methods`` (TGA, VLANet, CNM
+and CPL side by side, with the best blind row) and ``ladder`` (Sec. 3 as written, then one
+departure at a time up to the default).
 
 A table is a list of rows; a row is a control (random, prior, the blind probes, the ceiling) or
 a training run given by config overrides on top of ``--data CONFIG``.  With ``--seeds N`` every
@@ -43,11 +44,12 @@ def _cell(values: list[float]) -> str:
 @dataclass
 class Result:
     """A table row's measurements: one metrics dict per seed (controls: one), and the language
-    gain per seed where the row is a model."""
+    and visual gains per seed where the row is a model."""
 
     runs: list[dict[str, float]]
     gains: list[float] = field(default_factory=list)
     vals: list[float] = field(default_factory=list)  # validation select metric at the chosen epoch
+    visual: list[float] = field(default_factory=list)  # visual gain: true minus shuffled videos
 
     def cells(self, keys: list[str]) -> list[str]:
         return [_cell([r[k] for r in self.runs if k in r]) for k in keys]
@@ -58,15 +60,16 @@ def markdown_table(title: str, keys: list[str], rows: list[tuple[str, Result | N
     """rows: (label, our result or None, the paper's numbers or None, note).  ``val``: the name of
     a first column with each model's validation metric at its chosen epoch."""
     vcol = [f"val {val}"] if val else []
-    head = "| method | " + " | ".join(vcol + keys) + " | language gain | paper (same columns) | note |"
-    lines = [f"**{title}**", "", head, "|---|" + "---:|" * (len(vcol) + len(keys) + 1) + "---|---|"]
+    head = "| method | " + " | ".join(vcol + keys) + " | language gain | visual gain | paper (same columns) | note |"
+    lines = [f"**{title}**", "", head, "|---|" + "---:|" * (len(vcol) + len(keys) + 2) + "---|---|"]
     for label, ours, paper, note in rows:
         cells = ours.cells(keys) if ours else ["-"] * len(keys)
         if val:
             cells = [_cell(ours.vals) if ours and ours.vals else ""] + cells
         gain = _cell(ours.gains) if ours and ours.gains else ""
+        visual = _cell(ours.visual) if ours and ours.visual else ""
         ptxt = " / ".join(_fmt(x) for x in paper) if paper else ""
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {gain} | {ptxt} | {note} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {gain} | {visual} | {ptxt} | {note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -187,6 +190,8 @@ def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Pat
             res[s].runs.append(part["test"])
             if part.get("language_gain") is not None:
                 res[s].gains.append(part["language_gain"])
+            if part.get("visual_gain") is not None:  # runs written before the visual control lack it
+                res[s].visual.append(part["visual_gain"])
             if val is not None:
                 res[s].vals.append(val)
         seconds += run.get("seconds", 0)
@@ -242,8 +247,9 @@ def compare_runs(run_dirs: list[str]) -> str:
         if keys is not None and k != keys:
             raise InputError(f"{d}: metrics of another protocol than the runs before it")
         keys = k
-        gain = res.get("language_gain")
+        gain, visual = res.get("language_gain"), res.get("visual_gain")
         label = os.path.relpath(full, common) if full != common else Path(full).name
-        rows.append((label, Result([res["test"]], [gain] if gain is not None else []), None,
+        rows.append((label, Result([res["test"]], [gain] if gain is not None else [],
+                                   visual=[visual] if visual is not None else []), None,
                      f"{res.get('seconds', 0):.0f} s"))
     return markdown_table("Comparison of runs", keys or CHARADES_KEYS, rows)
