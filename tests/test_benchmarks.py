@@ -119,3 +119,20 @@ def test_methods_speed_times_every_model_on_the_same_queries(tmp_path):
         assert r["queries"] == 32 and r["seconds"] > 0 and np.isfinite(r["loss"])
         assert r["full_epoch_s"] == pytest.approx(r["seconds"] * speed.FULL_EPOCH / 32)
         assert "random 4096-d rows" in r["data"]  # no bed files: the in-memory fallback
+
+
+def test_select_metric_reads_both_picks_from_the_log(tmp_path):
+    """benchmarks/select_metric.py: the first best epoch of each metric, and the validation R@1
+    given up by choosing on val_contrast."""
+    sm = bench_module("select_metric")
+    log = [{"epoch": 1, "val": {"R@1,IoU=0.5": 30.0, "val_contrast": 0.01}},
+           {"epoch": 2, "val": {"R@1,IoU=0.5": 35.0, "val_contrast": 0.02}},
+           {"epoch": 3, "val": {"R@1,IoU=0.5": 35.0, "val_contrast": 0.05}},
+           {"epoch": 4, "val": {"R@1,IoU=0.5": 33.0, "val_contrast": 0.05}}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    m = sm.measure(str(tmp_path))
+    assert (m["epoch by R@1"], m["epoch by val_contrast"], m["cost"]) == (2, 3, 0.0)
+    log[2]["val"]["R@1,IoU=0.5"] = 31.0
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    m = sm.measure(str(tmp_path))
+    assert (m["epoch by val_contrast"], m["val R@1 at val_contrast pick"], m["cost"]) == (3, 31.0, 4.0)
