@@ -1,5 +1,18 @@
-import sys
+"""The ``vlanet`` command (``python -m vlanet`` and the installed script both call ``run``)."""
 
-from vlanet.cli import main
+from vlanet.utils import interrupts
 
-sys.exit(main())
+
+def run() -> None:
+    interrupts.exit_at_once()  # a Ctrl-C while the command line loads: exit 130, one line
+    from vlanet.cli import main
+
+    try:
+        code = main()
+    except SystemExit as e:  # argparse: --help, --version, a usage error
+        code = e.code
+    interrupts.exit_now(code)
+
+
+if __name__ == "__main__":
+    run()

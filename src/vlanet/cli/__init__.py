@@ -32,9 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="vlanet: %(message)s")
-    interrupts.install()
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # overrides may also follow the options: `vlanet experiment table3 --data X train.epochs=2`
@@ -43,7 +41,14 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides += extra
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="vlanet: %(message)s")
+    interrupts.install()
     try:
+        args = _parse(argv)
         code = int(args.func(args) or 0)
         interrupts.check()  # a Ctrl-C swallowed by a finaliser during the command
         return code
@@ -63,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if argv is None:  # the command line (not an in-process call): Ctrl-C from here on too
-            interrupts.finishing()
+            interrupts.exit_at_once()

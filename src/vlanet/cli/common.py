@@ -43,10 +43,12 @@ def number(kind: type, low: float | None = None, strict: bool = True):
         return v
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.bound = (low, strict)  # read by the tests that try every numeric option
     return parse
 
 
 POSITIVE_INT, POSITIVE, COUNT = number(int, 0), number(float, 0), number(int, 0, strict=False)
+SEED = COUNT  # random generators take no negative seed
 
 
 def suggestion(parser: argparse.ArgumentParser, message: str) -> str:

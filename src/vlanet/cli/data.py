@@ -11,6 +11,7 @@ import time
 from vlanet.cli.common import (
     POSITIVE,
     POSITIVE_INT,
+    SEED,
     Parser,
     config_and_overrides,
     number,
@@ -98,7 +99,7 @@ def sim_type(name: str, default: object):
     if isinstance(default, str):
         return str
     if isinstance(default, int):
-        return POSITIVE_INT if name in ("dim", "latent_dim") else int
+        return POSITIVE_INT if name in ("dim", "latent_dim") else SEED if name == "seed" else number(int)
     return number(float)
 
 
@@ -110,7 +111,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     from vlanet.config import DataConfig
 
     syn = DataConfig()  # the embedded default's size
-    s.add_argument("--seed", type=int, default=syn.synthetic_seed)
+    s.add_argument("--seed", type=SEED, default=syn.synthetic_seed)
     s.add_argument("--train-videos", type=POSITIVE_INT, default=syn.synthetic_train_videos)
     s.add_argument("--test-videos", type=POSITIVE_INT, default=syn.synthetic_test_videos)
     s.add_argument("--dim", type=POSITIVE_INT, default=syn.synthetic_dim)

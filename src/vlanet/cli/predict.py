@@ -8,6 +8,7 @@ import sys
 
 from vlanet.cli.common import (
     BASELINE_KINDS,
+    SEED,
     data_inputs,
     nms_arg,
 )
@@ -106,7 +107,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--gt-out", help="also write the split's ground truth JSONL")
     pr.add_argument("--control", choices=["none", "shuffled-queries"], default="none",
                     help="shuffled-queries: each sentence replaced by one of another video (language control)")
-    pr.add_argument("--control-seed", type=int, default=None, help="seed of the shuffle (default: the tables' fixed seed)")
+    pr.add_argument("--control-seed", type=SEED, default=None, help="seed of the shuffle (default: the tables' fixed seed)")
     pr.add_argument("--quiet", action="store_true")
     pr.add_argument("overrides", nargs="*", help="data.* / eval.* / model.rank_by overrides (e.g. data.test=other.jsonl)")
     pr.set_defaults(func=cmd_predict)

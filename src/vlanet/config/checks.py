@@ -49,7 +49,7 @@ NON_NEGATIVE = {
     "model.cascade_steps", "train.lr_halve_every", "train.weight_decay", "train.grad_clip",
     "train.margin", "train.num_negatives", "train.num_workers", "train.threads", "train.bucket_batches", "data.seconds_per_row", "data.word_dim",
     "model.proposal_span_s",
-    "model.dropout", "train.selection_weight",
+    "model.dropout", "train.selection_weight", "train.seed", "data.synthetic_seed",
     *(f"{m}.{f}" for m in ("cnm", "cpl") for f in ("content_weight", "label_smoothing")),
     "cnm.beta_1", "cnm.beta_2", "cpl.gamma", "cpl.margin_1", "cpl.margin_2", "cpl.lambda_div", "cpl.alpha_1", "cpl.alpha_2",
 }

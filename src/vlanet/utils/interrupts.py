@@ -6,7 +6,8 @@ when the signal lands inside a finaliser (an h5py object being freed, say), Pyth
 "Exception ignored" and carries on.  The record survives that: ``check()`` raises again, and
 every atomic write (io.atomic_path) and every progress step calls it, so an interrupted command
 never renames a temporary file over a prior output and always ends with exit 130.
-``finishing()`` covers the moments after the command: a Ctrl-C then also exits 130.
+``exit_at_once()`` covers the moments outside the command (starting up, and once it has
+returned): a Ctrl-C then also exits 130 with one line.
 """
 
 from __future__ import annotations
@@ -52,14 +53,33 @@ def _late(signum, frame) -> None:
         os._exit(130)
 
 
-def finishing() -> None:
-    """From here on (the command has returned or failed; the interpreter is shutting down) a
-    Ctrl-C ends the process at once with exit 130 and one line: Python would otherwise re-raise
-    it as a death by signal, or print a traceback from a finaliser.  Outputs are already whole."""
+def exit_at_once() -> None:
+    """From here on a Ctrl-C ends the process at once with exit 130 and one line.  Used while
+    the command line starts (imports; nothing is written yet) and once the command has returned
+    or failed (the interpreter shutting down; outputs are already whole), where Python would
+    otherwise print a traceback or die by the signal."""
     try:
         signal.signal(signal.SIGINT, _late)
     except ValueError:
         pass
+
+
+def exit_now(code: int | str | None) -> None:
+    """End the command line's process with ``code`` (as ``sys.exit`` takes it), skipping Python's
+    finalisation: that resets the SIGINT handler, so a Ctrl-C landing then would kill the
+    process by the signal.  Outputs are whole and closed by now; logging and stdio are flushed."""
+    import logging
+
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    try:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def check() -> None:
