@@ -106,7 +106,18 @@ def commands(w: Path, out: Path) -> dict[str, list[str]]:
         "predict": ["predict", "--checkpoint", str(w / "run"), "--out", str(out / "pred.jsonl"), "--quiet"],
         "train": ["train", cfg, *TINY_TRAIN, "--run-dir", str(out / "run"), "--quiet"],
         "config show": ["config", "show", "charades_sta_sim"],
+        "compare": ["compare", str(w / "run")],
+        "export": ["export", "--out", str(out / "export"), str(w / "run")],
+        "visualize": ["visualize", "curves", "--out", str(out / "curves.png"), str(w / "run")],
+        "report": ["report", str(w / "random.jsonl"), "--gt", str(w / "d" / "test.jsonl"), "--out", str(out / "r.html")],
+        "features inspect": ["features", "inspect", str(w / "d" / "features.h5")],
+        "data simulate": ["data", "simulate", "--gt", str(w / "d" / "train.jsonl"), str(w / "d" / "test.jsonl"),
+                          "--word-vectors", str(w / "d" / "word_vectors.npz"), "--dim", "16", "--out", str(out / "sim.h5")],
+        "data calibrate": ["data", "calibrate", cfg],
     }
+
+
+COMMANDS = list(commands(Path("w"), Path("out")))
 
 
 def _whole(out: Path) -> list[str]:
@@ -126,7 +137,7 @@ def _whole(out: Path) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("name", ["data synthetic", "baseline", "evaluate", "predict", "train", "config show"])
+@pytest.mark.parametrize("name", COMMANDS)
 def test_ctrl_c_at_any_moment_of_any_command_is_exit_130_and_leaves_outputs_whole(name, world, tmp_path):
     """SIGINT at moments spread over the command's own run time (loading, working, writing): the
     command either finishes (exit 0) or exits 130 with one line, no traceback, and every output
