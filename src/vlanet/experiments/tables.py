@@ -1,7 +1,7 @@
 """The paper's tables as data: for each table its title, metric columns, protocol and rows.  A
 row is a control (random, prior, saliency, probe, oracle) or a training run given by config
 overrides on top of ``--data CONFIG``, with the paper's numbers for the same columns where the
-paper has the row.  ``vlanet experiment TABLE`` (experiments.py) runs them."""
+paper has the row.  ``vlanet experiment TABLE`` (experiments/__init__.py) runs them."""
 
 from __future__ import annotations
 
