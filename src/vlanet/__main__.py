@@ -1,5 +1,7 @@
 """The ``vlanet`` command (``python -m vlanet`` and the installed script both call ``run``)."""
 
+import sys
+
 from vlanet.utils import interrupts
 
 
@@ -11,6 +13,9 @@ def run() -> None:
         code = main()
     except SystemExit as e:  # argparse: --help, --version, a usage error
         code = e.code
+    except KeyboardInterrupt:  # landed in main's own clean-up, outside its handler
+        print("vlanet: interrupted", file=sys.stderr)
+        code = 130
     interrupts.exit_now(code)
 
 

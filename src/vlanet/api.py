@@ -57,7 +57,7 @@ class Predictor:
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu", revision: str | None = None) -> Predictor:
         """Load a run directory (its best checkpoint), a checkpoint directory, or a Hugging Face
-        hub repository ``owner/name`` written by ``vlanet export`` (fetched only when asked, see hub.py)."""
+        hub repository ``owner/name`` written by ``vlanet export`` (fetched only when asked, see apps/hub.py)."""
         from vlanet.apps.hub import resolve
 
         model, cfg, words, meta = load_model(resolve(path, revision), device)

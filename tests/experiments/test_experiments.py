@@ -256,3 +256,13 @@ def test_the_ladder_climbs_from_the_paper_as_written_to_the_default(tmp_path):
     assert float(cells[3]) == pytest.approx(res["language_gain"], abs=0.01)
     assert float(cells[4]) == pytest.approx(res["visual_gain"], abs=0.01)
     assert cells[5] == "31.83 / 14.17"
+
+
+def test_a_result_with_a_gain_that_is_not_a_number_is_refused_by_name(tmp_path):
+    from vlanet.experiments.runs import read_result
+    from vlanet.utils.errors import InputError
+
+    f = tmp_path / "result.json"
+    f.write_text(json.dumps({"test": {"R@1,IoU=0.5": 30.0}, "language_gain": 1.0, "visual_gain": "high"}))
+    with pytest.raises(InputError, match="field 'visual_gain' must be a number"):
+        read_result(f)

@@ -88,7 +88,8 @@ def read_result(path: Path) -> dict[str, Any]:
         for key, v in part["test"].items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise InputError(f"{path}: field '{name}.{key}' must be a number, got {type(v).__name__}")
-        gain = part.get("language_gain")
-        if gain is not None and (isinstance(gain, bool) or not isinstance(gain, (int, float))):
-            raise InputError(f"{path}: field 'language_gain' must be a number")
+        for name in ("language_gain", "visual_gain"):
+            gain = part.get(name)
+            if gain is not None and (isinstance(gain, bool) or not isinstance(gain, (int, float))):
+                raise InputError(f"{path}: field '{name}' must be a number")
     return res
