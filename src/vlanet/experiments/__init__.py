@@ -80,6 +80,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     the controls are always computed."""
     from vlanet.config import dump_config, load_config
     from vlanet.config.paths import split_name, test_splits
+    from vlanet.eval.controls import gain_key
     from vlanet.utils.io import atomic_write_text, check_output_dir
 
     spec = _table_spec(name, seeds, rows)
@@ -116,7 +117,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             results[s].append((row.label, _control(row, base, s, beds), row.paper, "control"))
     if spec.get("best_blind"):
         for s in splits:
-            results[s] = _with_best_blind(spec["rows"], results[s], base.train.select_metric)
+            results[s] = _with_best_blind(spec["rows"], results[s], gain_key(base.eval.protocol))
     bed = Path(data_config).stem if data_config else "the embedded synthetic default"
     title = spec["title"] + f", on {bed}" + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
     val = base.train.select_metric if spec.get("val") else None
