@@ -141,8 +141,8 @@ def test_charades_cd_table_scores_every_test_split_of_one_run(tmp_path):
 
 
 def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
-    """Tables that decide defaults (``selection``) show each model's validation metric at the
-    epoch it chose (the first best), read from metrics.jsonl; never a test number."""
+    """Tables that decide defaults (``selection``) show each model's validation R@1 at the epoch
+    its select metric chose (the first best), read from metrics.jsonl; never a test number."""
     from vlanet.experiments import Result, markdown_table
     from vlanet.experiments.runs import chosen_val
 
@@ -151,7 +151,11 @@ def test_validation_column_is_the_chosen_epochs_metric(tmp_path):
     (run / "config.yaml").write_text("train:\n  select_metric: R@1,IoU=0.5\n")
     (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "val": {"R@1,IoU=0.5": v, "R@1,IoU=0.7": 99.0}}) + "\n"
                                               for e, v in [(1, 20.0), (2, 31.5), (3, 30.0)]))
-    assert chosen_val(run) == 31.5
+    assert chosen_val(run, "R@1,IoU=0.5") == 31.5
+    (run / "config.yaml").write_text("train:\n  select_metric: val_contrast\n")  # no timestamps: R@1 is only read
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "val": {"R@1,IoU=0.5": v, "val_contrast": c}}) + "\n"
+                                              for e, v, c in [(1, 20.0, 0.1), (2, 31.5, 0.2), (3, 30.0, 0.3), (4, 29.0, 0.3)]))
+    assert chosen_val(run, "R@1,IoU=0.5") == 30.0  # epoch 3, the first best contrast
     md = markdown_table("t", ["R@1,IoU=0.5"], [("m", Result([{"R@1,IoU=0.5": 40.0}], [3.0], [31.5, 33.5]), None, "")],
                         val="R@1,IoU=0.5")
     rows = table_rows(md)
@@ -239,8 +243,9 @@ def test_the_ladder_climbs_from_the_paper_as_written_to_the_default(tmp_path):
         return {f"{s}.{k}": v for s, sec in dataclasses.asdict(cfg).items() if isinstance(sec, dict) for k, v in sec.items()}
 
     rows = [r for r in TABLES["ladder"]["rows"] if r.kind == "train"]
-    assert len(rows) == len(LADDER_STEPS) and rows[0].overrides == ["preset=paper"]
+    assert len(rows) == len(LADDER_STEPS) and rows[0].overrides == ["preset=paper", "train.select_metric=R@1,IoU=0.5"]
     first = load_config(None, rows[0].overrides)
+    assert load_config(None, ["preset=paper"]).train.select_metric == "val_contrast"  # the preset is silent on it
     assert (first.model.vla_reduce, first.model.attention_scale, first.model.vcomp_pool) == ("sum", "none", "sum")
     assert (first.train.negative_vcomp, first.train.selection_weight) == ("reused", 0.0)
     for prev, row, (_, step) in zip(rows, rows[1:], LADDER_STEPS[1:]):
@@ -252,7 +257,7 @@ def test_the_ladder_climbs_from_the_paper_as_written_to_the_default(tmp_path):
     r = vlanet("experiment", "ladder", "--out", out, "--quiet", "--rows", ends, *TINY)
     assert r.returncode == 0, r.stderr
     table = table_rows((out / "ladder.md").read_text())
-    assert {"Random", "Prior (blind)", "VLANet, as written (preset=paper)", "+ selection term 0.5 (= the default)"} <= set(table)
+    assert {"Random", "Prior (blind)", "VLANet, as written (preset=paper)", rows[-1].label} <= set(table)
     res = json.loads((out / rows[0].slug / "seed0" / "result.json").read_text())
     cells = table["VLANet, as written (preset=paper)"]  # val, R@1 at 0.5 and 0.7, the gains, the paper's
     assert float(cells[1]) == pytest.approx(res["test"]["R@1,IoU=0.5"], abs=0.01)

@@ -157,7 +157,9 @@ class TrainConfig:
     # contrastive term that trains surrogate selection (0 = the paper's loss alone; 0.5 chosen on
     # validation, docs/CHOICES.md)
     selection_weight: float = 0.5
-    select_metric: str = "R@1,IoU=0.5"  # validation metric that picks the best checkpoint (val_contrast: no timestamps)
+    # what picks the best checkpoint on validation: val_contrast, the mean c(V,Q+) - c(V,Q-), reads no
+    # timestamp (the default since 0.2, measured in docs/REPRODUCTION.md); or a metric such as R@1,IoU=0.5
+    select_metric: str = "val_contrast"
     device: str = "cpu"  # cpu | cuda | auto
     # none: float32 throughout.  bf16: the training forward under torch.autocast(bfloat16) (matmuls
     # in bf16, parameters, optimiser and gradients float32), for GPUs with bf16 tensor cores.

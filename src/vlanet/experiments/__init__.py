@@ -120,7 +120,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             results[s] = _with_best_blind(spec["rows"], results[s], gain_key(base.eval.protocol))
     bed = Path(data_config).stem if data_config else "the embedded synthetic default"
     title = spec["title"] + f", on {bed}" + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
-    val = base.train.select_metric if spec.get("val") else None
+    val = gain_key(base.eval.protocol) if spec.get("val") else None
     text = "\n".join(markdown_table(title + (f", test split {split_name(names[s])}" if len(splits) > 1 else ""),
                                     spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
@@ -178,12 +178,16 @@ def _with_best_blind(spec_rows: list[Row], results: list, key: str) -> list:
 def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, splits: list[str],
                progress: bool, log) -> tuple[dict[str, Result], str]:
     """A model row over ``seeds`` seeds, by test split."""
+    from vlanet.config import load_config
+    from vlanet.eval.controls import gain_key
+
     res = {s: Result([], []) for s in splits}
     seconds, cached = 0.0, 0
+    key = gain_key(load_config(data_config, overrides).eval.protocol)  # the validation column's metric
     for k in range(seeds):
         run_dir = out / row.slug / f"seed{k}"
         run = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"], run_dir, progress, log)
-        val = chosen_val(run_dir)
+        val = chosen_val(run_dir, key)
         for s in splits:
             part = run if s == "test" else (run.get("extra_tests") or {}).get(s)
             if part is None or part.get("test") is None:

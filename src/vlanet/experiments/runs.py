@@ -58,17 +58,20 @@ def _get(d: dict, dotted: str) -> Any:
     return d.get(sec, {}).get(key)
 
 
-def chosen_val(run: Path) -> float | None:
-    """The validation select metric at the epoch a run chose (its first best), from metrics.jsonl."""
+def chosen_val(run: Path, key: str) -> float | None:
+    """The validation ``key`` (e.g. R@1,IoU=0.5) at the epoch the run chose: the first best of
+    its train.select_metric (val_contrast or a metric), read from metrics.jsonl."""
     from vlanet.config import load_config
 
     if not (run / "metrics.jsonl").is_file() or not (run / "config.yaml").is_file():
         return None
     metric = load_config(run / "config.yaml").train.select_metric
-    vals = [json.loads(line).get("val", {}).get(metric) for line in (run / "metrics.jsonl").read_text().splitlines()
-            if line.strip()]
-    vals = [v for v in vals if v is not None]
-    return max(vals) if vals else None
+    val = [v for v in (json.loads(line).get("val") for line in (run / "metrics.jsonl").read_text().splitlines()
+                       if line.strip()) if v and metric in v and key in v]
+    if not val:
+        return None
+    best = max(range(len(val)), key=lambda i: (val[i][metric], -i))  # the first best, as training keeps it
+    return val[best][key]
 
 
 def read_result(path: Path) -> dict[str, Any]:
