@@ -43,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from vlanet.config.paths import resolve_data_paths
     from vlanet.eval.controls import gain_key
     from vlanet.eval.evaluate import model_protocol
-    from vlanet.train.loop import train
+    from vlanet.train.loop import train, val_text
 
     config_and_overrides(args)
     if args.resume:
@@ -59,13 +59,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if progress:
         logging.getLogger("vlanet.train").setLevel(logging.INFO)
 
+    metric, key = cfg.train.select_metric, gain_key(cfg.eval.protocol)
+
     def on_epoch(rec: dict[str, Any]) -> None:
         if args.quiet:
             return
         val = rec.get("val") or {}
         print(f"epoch {rec['epoch']:3d}  loss {rec['loss']:.4f}  c+ {rec['pos_score']:.3f}  c- {rec['neg_score']:.3f}"
-              + (f"  val {cfg.train.select_metric} {val.get(cfg.train.select_metric, float('nan')):.2f}"
-                 f"  mIoU {val.get('mIoU', float('nan')):.2f}" if val else "")
+              + (f"  val {metric} {val_text(metric, val.get(metric, float('nan')))}"
+                 + (f"  {key} {val[key]:.2f}" if key != metric and key in val else "")
+                 + f"  mIoU {val.get('mIoU', float('nan')):.2f}" if val else "")
               + f"  ({rec['train_seconds']:.1f}s)", file=sys.stderr, flush=True)
 
     fresh = not run.exists()

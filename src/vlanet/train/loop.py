@@ -297,10 +297,16 @@ def _final_tests(s: _Session) -> dict[str, dict[str, Any]]:
             for name, ds in tests.items()}
 
 
+def val_text(metric: str, value: float) -> str:
+    """A validation figure as printed: val_contrast (a small difference of scores) to 4 decimals,
+    a metric in % to 2."""
+    return f"{value:.4f}" if metric == VAL_CONTRAST else f"{value:.2f}"
+
+
 def epoch_summary(rec: dict[str, Any], metric: str) -> str:
-    """'loss 0.41, val R@1,IoU=0.5 35.2': what the progress bar shows of the last epoch."""
+    """'loss 0.41, val R@1,IoU=0.5 35.20': what the progress bar shows of the last epoch."""
     val = rec.get("val") or {}
-    return f"loss {rec['loss']:.3f}" + (f", val {metric} {val[metric]:.1f}" if metric in val else "")
+    return f"loss {rec['loss']:.3f}" + (f", val {metric} {val_text(metric, val[metric])}" if metric in val else "")
 
 
 def score_split(model: torch.nn.Module, ds: MomentDataset, cfg: Config, device: torch.device, protocol: Protocol,
