@@ -20,14 +20,11 @@ from pathlib import Path
 
 from run_scoring import main
 
+from vlanet.experiments.runs import first_best
+
 R1 = "R@1,IoU=0.5"
 KEYS = ["epochs", "epoch by R@1", "epoch by val_contrast", "val R@1 at R@1 pick", "val R@1 at val_contrast pick",
         "cost"]
-
-
-def first_best(values: list[float]) -> int:
-    """The index of the first maximum (training keeps a new best only when it is higher)."""
-    return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
 def measure(run: str, split: str = "val") -> dict[str, float | int]:

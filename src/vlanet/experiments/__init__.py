@@ -87,6 +87,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
     out = Path(out)
     check_output_dir(out, "--out")
     base = load_config(data_config, overrides)
+    headline = gain_key(base.eval.protocol)  # the test metric: best blind row, validation column
     if base.eval.protocol != spec["protocol"]:
         raise InputError(f"{name} needs a {spec['protocol']} dataset; {data_config or 'the default config'} has "
                          f"eval.protocol={base.eval.protocol} (use e.g. configs/didemo_sim.yaml for table2)")
@@ -108,7 +109,7 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             continue
         log(f"[{name}] {row.label}")
         if row.kind == "train":
-            res, note = _train_row(row, data_config, overrides, out, seeds, splits, progress, log)
+            res, note = _train_row(row, data_config, overrides, out, seeds, splits, headline, progress, log)
             done[key] = (row.label, res)
             for s in splits:
                 results[s].append((row.label, res[s], row.paper, note))
@@ -117,10 +118,10 @@ def run_table(name: str, data_config: str | None, out: str | Path, overrides: li
             results[s].append((row.label, _control(row, base, s, beds), row.paper, "control"))
     if spec.get("best_blind"):
         for s in splits:
-            results[s] = _with_best_blind(spec["rows"], results[s], gain_key(base.eval.protocol))
+            results[s] = _with_best_blind(spec["rows"], results[s], headline)
     bed = Path(data_config).stem if data_config else "the embedded synthetic default"
     title = spec["title"] + f", on {bed}" + (f", models over {seeds} seeds (mean ± std)" if seeds > 1 else "")
-    val = gain_key(base.eval.protocol) if spec.get("val") else None
+    val = headline if spec.get("val") else None
     text = "\n".join(markdown_table(title + (f", test split {split_name(names[s])}" if len(splits) > 1 else ""),
                                     spec["keys"], results[s], val) for s in splits)
     atomic_write_text(out / f"{name}.md", text)
@@ -176,14 +177,10 @@ def _with_best_blind(spec_rows: list[Row], results: list, key: str) -> list:
 
 
 def _train_row(row: Row, data_config: str | None, overrides: list[str], out: Path, seeds: int, splits: list[str],
-               progress: bool, log) -> tuple[dict[str, Result], str]:
-    """A model row over ``seeds`` seeds, by test split."""
-    from vlanet.config import load_config
-    from vlanet.eval.controls import gain_key
-
+               key: str, progress: bool, log) -> tuple[dict[str, Result], str]:
+    """A model row over ``seeds`` seeds, by test split; ``key`` is the validation column's metric."""
     res = {s: Result([], []) for s in splits}
     seconds, cached = 0.0, 0
-    key = gain_key(load_config(data_config, overrides).eval.protocol)  # the validation column's metric
     for k in range(seeds):
         run_dir = out / row.slug / f"seed{k}"
         run = _train_run(row, data_config, [*overrides, *row.overrides, f"train.seed={k}"], run_dir, progress, log)

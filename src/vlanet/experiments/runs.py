@@ -58,6 +58,11 @@ def _get(d: dict, dotted: str) -> Any:
     return d.get(sec, {}).get(key)
 
 
+def first_best(values: list[float]) -> int:
+    """The index of the first maximum: training keeps a new best only when it is higher."""
+    return max(range(len(values)), key=lambda i: (values[i], -i))
+
+
 def chosen_val(run: Path, key: str) -> float | None:
     """The validation ``key`` (e.g. R@1,IoU=0.5) at the epoch the run chose: the first best of
     its train.select_metric (val_contrast or a metric), read from metrics.jsonl."""
@@ -70,8 +75,7 @@ def chosen_val(run: Path, key: str) -> float | None:
                        if line.strip()) if v and metric in v and key in v]
     if not val:
         return None
-    best = max(range(len(val)), key=lambda i: (val[i][metric], -i))  # the first best, as training keeps it
-    return val[best][key]
+    return val[first_best([v[metric] for v in val])][key]
 
 
 def read_result(path: Path) -> dict[str, Any]:
