@@ -20,11 +20,14 @@ TINY = ["data.synthetic_train_videos=40", "data.synthetic_test_videos=12", "data
 KILL_POINTS = ["epoch1.batch2", "epoch2.batch3", "epoch1.saved-best", "commit.last", "epoch2.end"]
 
 
-def _train(*args, kill_at=None):
+def _train(*args, kill_at=None, signal_name=None):
     env = dict(os.environ)
     env.pop("VLANET_KILL_AT", None)
+    env.pop("VLANET_KILL_SIGNAL", None)
     if kill_at:
         env["VLANET_KILL_AT"] = kill_at
+    if signal_name:
+        env["VLANET_KILL_SIGNAL"] = signal_name
     return subprocess.run([sys.executable, "-m", "vlanet", "train", *map(str, args), "--quiet"],
                           capture_output=True, text=True, env=env)
 
@@ -62,6 +65,25 @@ def test_sigkill_then_resume_is_bit_identical(point, reference, tmp_path):
     assert metrics == ref_metrics
     assert test == ref_test
     assert last == ref_last and best == ref_best
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["save.best", "save.last", "commit.best", "commit.last"])
+def test_ctrl_c_while_a_checkpoint_is_written_leaves_it_whole_and_resumes(point, reference, tmp_path):
+    """A Ctrl-C in the middle of writing or swapping a checkpoint directory: exit 130 with one
+    line, no ``*.tmp`` or ``*.old`` left, a complete checkpoint in place, and a resume that
+    ends bit-identical to the uninterrupted run."""
+    run = tmp_path / "run"
+    r = _train(*TINY, "--run-dir", run, kill_at=point, signal_name="INT")
+    assert r.returncode == 130, (r.returncode, r.stderr[-800:])
+    assert "Traceback" not in r.stderr and r.stderr.strip().splitlines()[-1] == "vlanet: interrupted"
+    assert not list(run.rglob("*.tmp")) and not list(run.rglob("*.old"))
+    name = point.split(".")[1]
+    if name == "last" or point == "commit.best":
+        assert (run / "checkpoints" / "best" / "model.json").is_file()
+    r = _train("--resume", run)
+    assert r.returncode == 0, r.stderr
+    assert _state(run) == reference
 
 
 def test_resume_of_a_finished_run_changes_nothing(reference, tmp_path):

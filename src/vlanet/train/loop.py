@@ -44,7 +44,7 @@ from vlanet.predict import predict_dataset
 from vlanet.train import distributed
 from vlanet.train.batches import epoch_steps, group_generator
 from vlanet.train.step import LossStep
-from vlanet.utils import faults
+from vlanet.utils import faults, interrupts
 from vlanet.utils.allocator import retain_freed_memory
 from vlanet.utils.device import resolve_device
 from vlanet.utils.errors import InputError
@@ -278,13 +278,20 @@ def _validate_and_save(s: _Session, rec: dict[str, Any]) -> None:
 
 
 def _save(s: _Session, name: str, meta: dict[str, Any], state: dict[str, Any] | None = None) -> None:
-    """checkpoints/<name>, written beside it and committed whole (checkpoint.commit_dir)."""
-    tmp = s.checkpoints / f"{name}.tmp"
+    """checkpoints/<name>, written beside it and committed whole (checkpoint.commit_dir).  An
+    interrupt or error on the way leaves the complete copy in place and no ``<name>.tmp``."""
+    tmp, final = s.checkpoints / f"{name}.tmp", s.checkpoints / name
     shutil.rmtree(tmp, ignore_errors=True)
-    save_model(tmp, s.model, s.cfg, s.splits.feature_dim, s.splits.words, meta)
-    if state is not None:
-        save_train_state(tmp, s.opt, state)
-    commit_dir(tmp, s.checkpoints / name)
+    try:
+        save_model(tmp, s.model, s.cfg, s.splits.feature_dim, s.splits.words, meta)
+        faults.point(f"save.{name}")
+        if state is not None:
+            save_train_state(tmp, s.opt, state)
+        interrupts.check()  # a Ctrl-C swallowed while writing must not commit
+        commit_dir(tmp, final)
+    except BaseException:
+        recover_dir(final)
+        raise
 
 
 def _final_tests(s: _Session) -> dict[str, dict[str, Any]]:
