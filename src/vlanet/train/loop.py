@@ -44,7 +44,7 @@ from vlanet.predict import predict_dataset
 from vlanet.train import distributed
 from vlanet.train.batches import epoch_steps, group_generator
 from vlanet.train.step import LossStep
-from vlanet.utils import faults, interrupts
+from vlanet.utils import faults
 from vlanet.utils.allocator import retain_freed_memory
 from vlanet.utils.device import resolve_device
 from vlanet.utils.errors import InputError
@@ -287,8 +287,7 @@ def _save(s: _Session, name: str, meta: dict[str, Any], state: dict[str, Any] | 
         faults.point(f"save.{name}")
         if state is not None:
             save_train_state(tmp, s.opt, state)
-        interrupts.check()  # a Ctrl-C swallowed while writing must not commit
-        commit_dir(tmp, final)
+        commit_dir(tmp, final)  # each file's atomic write above already re-raised a swallowed Ctrl-C
     except BaseException:
         recover_dir(final)
         raise
