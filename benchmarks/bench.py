@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from op_timer import MATMUL_OPS, OpTimer  # benchmarks/op_timer.py
 
+from vlanet.checkpoint import build_model
 from vlanet.config import Config, load_config
 from vlanet.data.annotations import Query, read_ground_truth
 from vlanet.data.dataset import MomentDataset, ProposalSpec
@@ -201,18 +202,21 @@ def matmul_share(step, device, flops: float, step_s: float, steps: int = 3) -> d
 
 def training_step(cfg: Config | str | None, device: torch.device = torch.device("cpu"), bf16: bool = False):
     """The paper-setting training step: (step(), (model, optimiser, batch, word vectors)).  One
-    batch of ``train.batch_size`` 30-s videos with random 4096-d rows, trained with Adam."""
+    batch of ``train.batch_size`` 30-s videos with random 4096-d rows, trained with Adam; the
+    model is ``model.name``'s, with its own loss where it has one (CNM, CPL), as train/step.py."""
     cfg = cfg if isinstance(cfg, Config) else load_config(cfg)
     words = make_words()
     ds = make_dataset(cfg.train.batch_size, [30.0], cfg, 4096, words)
     batch = ds.collate(list(range(len(ds)))).to(device)
     torch.manual_seed(0)
-    model = VLANet(cfg.model, 4096, torch.from_numpy(words.vectors)).to(device)
+    model = build_model(cfg, 4096, words).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    own = getattr(model, "batch_loss", None)
 
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+            gen = torch.Generator().manual_seed(0)
+            loss, _, _ = own(batch, cfg.train, gen) if own else batch_loss(model, batch, cfg.train, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,9 +1,11 @@
 """Where a CPU training step's time goes, op by op.
 
-    python benchmarks/op_times.py [--config CONFIG] [--steps 5] [--top 30]
+    python benchmarks/op_times.py [--config CONFIG] [--steps 5] [--top 30] [overrides ...]
+    python benchmarks/op_times.py model.name=cpl                   # CNM's or CPL's step
     PYTHONPATH=OTHER_CHECKOUT/src python benchmarks/op_times.py     # another revision's model
 
-Runs bench.py's paper-setting training step (64 queries, 4096-d rows, 30-s videos) and times
+Runs bench.py's paper-setting training step (64 queries, 4096-d rows, 30-s videos, a 2,000-word
+vocabulary) of the configured model and times
 every ATen op it dispatches with a wall clock around the op itself (a TorchDispatchMode), then
 prints the step's median time (measured without the timer), the sum of the op times, and the
 ops grouped by name and by (name, input shapes), with the matmul FLOP/s of each product.
@@ -30,10 +32,13 @@ def main() -> int:
     ap.add_argument("--config", help="YAML config (default: the built-in defaults, D = 128)")
     ap.add_argument("--steps", type=int, default=5, help="timed steps (op times are per step)")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("overrides", nargs="*", help="section.key=value config overrides")
     args = ap.parse_args()
     from bench import training_step  # benchmarks/bench.py, next to this file
 
-    step, _ = training_step(args.config)
+    from vlanet.config import load_config
+
+    step, _ = training_step(load_config(args.config, args.overrides))
     for _ in range(3):
         step()
     wall = []

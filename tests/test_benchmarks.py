@@ -50,6 +50,20 @@ def test_op_timer_records_every_op_with_its_shapes(op_times):
     assert timer.seconds() > t_mm
 
 
+@pytest.mark.parametrize("name", ["cnm", "cpl"])
+def test_the_profiled_step_trains_the_configured_model_with_its_own_loss(name):
+    """op_times.py model.name=M profiles M's own step (bench.training_step), not VLANet's."""
+    from vlanet.config import load_config
+
+    bench = bench_module("bench")
+    cfg = load_config(None, [f"model.name={name}", f"{name}.hidden_dim=16", f"{name}.layers=1", "train.batch_size=4"])
+    step, (model, _, _, _) = bench.training_step(cfg)
+    assert type(model).__name__ == name.upper()
+    before = [p.detach().clone() for p in model.parameters()]
+    step()
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
+
+
 def test_bench_train_only_runs_and_its_figures_agree():
     """`bench.py --quick --train-only --json`: the README's training figures, one JSON line."""
     r = subprocess.run([sys.executable, str(BENCH / "bench.py"), "--quick", "--train-only", "--json"],
