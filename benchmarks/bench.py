@@ -57,7 +57,7 @@ from vlanet.data.vocab import PAD, WordVectors
 from vlanet.model import VLANet
 from vlanet.model.proposals import pool_windows
 from vlanet.model.surrogate import select_surrogates, selection_scores
-from vlanet.train.step import batch_loss, sample_pairs
+from vlanet.train.step import model_loss, sample_pairs
 from vlanet.utils.allocator import retain_freed_memory
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,12 +211,10 @@ def training_step(cfg: Config | str | None, device: torch.device = torch.device(
     torch.manual_seed(0)
     model = build_model(cfg, 4096, words).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    own = getattr(model, "batch_loss", None)
 
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            gen = torch.Generator().manual_seed(0)
-            loss, _, _ = own(batch, cfg.train, gen) if own else batch_loss(model, batch, cfg.train, gen)
+            loss, _, _ = model_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -231,7 +229,7 @@ def bench_training(cfg, device, bf16, reps, quick):
 
     with FlopCounterMode(display=False) as fc:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss, _, _ = batch_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
+            loss, _, _ = model_loss(model, batch, cfg.train, torch.Generator().manual_seed(0))
         loss.backward()
     flops = fc.get_total_flops()
     res = matmul_share(step, device, flops, t)
@@ -271,7 +269,7 @@ def bench_training(cfg, device, bf16, reps, quick):
 
         def st(bb=bb):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss, _, _ = batch_loss(model, bb, cfg.train, torch.Generator().manual_seed(0))
+                loss, _, _ = model_loss(model, bb, cfg.train, torch.Generator().manual_seed(0))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

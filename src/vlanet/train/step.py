@@ -21,11 +21,17 @@ class LossStep(torch.nn.Module):
 
     def forward(self, groups: list[Batch], gens: list[torch.Generator]):
         with torch.autocast(groups[0].feats.device.type, dtype=torch.bfloat16, enabled=self.tcfg.autocast == "bf16"):
-            # a model with an objective of its own (CNM, CPL) says so with a batch_loss method
-            own = getattr(self.model, "batch_loss", None)
-            out = [own(b, self.tcfg, g) if own else batch_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
+            out = [model_loss(self.model, b, self.tcfg, g) for b, g in zip(groups, gens)]
             loss = torch.stack([o[0] for o in out]).float().mean()
         return loss, torch.cat([o[1] for o in out]).float(), torch.cat([o[2] for o in out]).float()
+
+
+def model_loss(model: torch.nn.Module, batch: Batch, tcfg: TrainConfig, gen: torch.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch's (loss, positive scores, negative scores): the model's own objective where it has
+    one (CNM, CPL say so with a ``batch_loss`` method), else Eq. (14), ``batch_loss`` below."""
+    own = getattr(model, "batch_loss", None)
+    return own(batch, tcfg, gen) if own else batch_loss(model, batch, tcfg, gen)
 
 
 def sample_pairs(code: torch.Tensor, tcfg: TrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
